@@ -1,0 +1,35 @@
+# The two set-up commands (see README): `make demo` and `make test`.
+# Each creates its own virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export TRAILBOOK_HOME ?= $(CURDIR)/.trailbook
+export MPLBACKEND ?= Agg
+
+.PHONY: demo test venv lab bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (trailbook)" >/dev/null
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The main job: demo data -> local store -> every detection -> every notebook rendered, with the index.
+demo: $(VENV)/.installed
+	$(PY) -m trailbook.cli findings --source demo --out $(TRAILBOOK_HOME)/demo-findings.jsonl
+	$(PY) -m trailbook.cli report --notebooks all --engine local --out reports
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+lab: $(VENV)/.installed
+	$(PY) -m trailbook.cli lab
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(TRAILBOOK_HOME) reports

@@ -1,0 +1,398 @@
+"""The query catalog: one Trino SQL file per question, with a YAML header in SQL comments.
+
+    -- name: root_activity                 (equal to the file name)
+    -- title: Root user activity
+    -- kind: detection                     (detection | context)
+    -- description: >
+    --   What it finds and why it matters.
+    -- severity: high                      (info | low | medium | high | critical)
+    -- mitre: [T1078.004]
+    -- engines: [local, athena, lake]
+    -- parameters:
+    --   start: {type: timestamp, description: Window start, inclusive (UTC)}
+    --   end:   {type: timestamp, description: Window end, exclusive (UTC)}
+    -- window: [start, end]                (the parameters that bound the scan; default start, end)
+    -- references: [https://...]
+
+Placeholders are `{{ name }}` only (no control flow). Two kinds exist:
+declared parameters, rendered by `params` (the single escaping path), and
+built-in fragments: `source` and `time_filter` come from the engine; `detection`,
+`severity`, `mitre` and `max_event_ids` come from the header. Every read of
+`{{ source }}` is followed directly by `WHERE {{ time_filter }}`, in a SELECT
+with no joins or UNNEST, so the time window prunes partitions first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+import yaml
+
+from . import params as P
+
+QUERIES_DIR = Path(os.environ.get("TRAILBOOK_QUERIES", Path(__file__).resolve().parents[2] / "queries"))
+
+ENGINES = ("local", "athena", "lake")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+KINDS = ("detection", "context")
+# The shared leading output columns of every detection query.
+FINDING_COLUMNS = (
+    "detection", "severity", "first_seen", "last_seen", "account_id", "region", "principal_arn",
+    "access_key_id", "source_ip", "user_agent", "event_names", "event_count", "event_ids", "mitre",
+)
+# event_ids holds at most this many supporting eventIDs; event_count is always the true total.
+MAX_EVENT_IDS = 25
+ENGINE_FRAGMENTS = ("source", "time_filter")
+HEADER_FRAGMENTS = ("detection", "severity", "mitre", "max_event_ids")
+BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_SOURCE_READ = re.compile(r"\{\{\s*source\s*\}\}(\s+(AS\s+)?[a-z_]+)?\s+WHERE\s+\{\{\s*time_filter\s*\}\}", re.I)
+
+
+class CatalogError(ValueError):
+    """The catalog, or one query in it, is invalid."""
+
+
+class FragmentProvider(Protocol):
+    name: str
+
+    def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A query as it will run: the SQL text and the typed values that went into it."""
+
+    query: "Query"
+    sql: str
+    values: Mapping[str, Any]
+    window: tuple[dt.datetime, dt.datetime]
+
+    def parameters_json(self) -> dict[str, Any]:
+        out = {}
+        for key, value in self.values.items():
+            if isinstance(value, dt.datetime):
+                out[key] = P.iso(value)
+            elif isinstance(value, tuple):
+                out[key] = list(value)
+            else:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    title: str
+    kind: str
+    description: str
+    severity: str
+    mitre: tuple[str, ...]
+    engines: tuple[str, ...]
+    params: Mapping[str, P.Param]
+    window: tuple[str, str]
+    sql: str
+    path: Path
+    references: tuple[str, ...] = ()
+    columns: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_detection(self) -> bool:
+        return self.kind == "detection"
+
+    def placeholders(self) -> set[str]:
+        return set(_PLACEHOLDER.findall(self.sql))
+
+    def coerce(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Typed values for every declared parameter: given, or the default. Unknown names fail."""
+        unknown = sorted(set(values) - set(self.params))
+        if unknown:
+            raise P.ParameterError(
+                f"{self.name}: unknown parameter(s) {unknown}; declared: {sorted(self.params)}"
+            )
+        typed: dict[str, Any] = {}
+        for name, param in self.params.items():
+            value = values.get(name, param.default)
+            if value is None and param.type.startswith("list["):
+                value = ()
+            if value is None:
+                raise P.ParameterError(f"{self.name}: parameter {name!r} ({param.type}) is required")
+            typed[name] = param.coerce(value)
+        start, end = typed[self.window[0]], typed[self.window[1]]
+        if not start < end:
+            raise P.ParameterError(f"{self.name}: window start {P.iso(start)} is not before end {P.iso(end)}")
+        return typed
+
+    def render(self, engine: FragmentProvider, **values: Any) -> Rendered:
+        typed = self.coerce(values)
+        window = (typed[self.window[0]], typed[self.window[1]])
+        fragments = dict(engine.fragments(*window))
+        fragments.update(self.header_fragments())
+        missing = set(ENGINE_FRAGMENTS) - set(fragments)
+        if missing:
+            raise CatalogError(f"engine {engine.name!r} gave no fragment(s) {sorted(missing)}")
+
+        def substitute(match: re.Match) -> str:
+            key = match.group(1)
+            if key in self.params:
+                return self.params[key].render(typed[key])
+            return fragments[key]
+
+        return Rendered(self, _PLACEHOLDER.sub(substitute, self.sql), typed, window)
+
+    def header_fragments(self) -> dict[str, str]:
+        return {
+            "detection": P.sql_string(self.name),
+            "severity": P.sql_string(self.severity),
+            "mitre": P.render("list[string]", self.mitre),
+            "max_event_ids": str(MAX_EVENT_IDS),
+        }
+
+    def help(self) -> str:
+        lines = [f"{self.name}: {self.title}  [{self.kind}, {self.severity}]", "", self.description.strip(), ""]
+        for param in self.params.values():
+            default = "" if param.default is None else f" = {param.default!r}"
+            lines.append(f"  {param.name}: {param.type}{default}  {param.description}")
+        if self.mitre:
+            lines.append(f"  MITRE ATT&CK: {', '.join(self.mitre)}")
+        lines.append(f"  engines: {', '.join(self.engines)}")
+        for engine, note in self.notes.items():
+            lines.append(f"  note ({engine}): {note}")
+        return "\n".join(lines)
+
+
+def parse_header(text: str, path: Path) -> tuple[dict, str]:
+    """Split a query file into its YAML header (leading `--` lines) and the SQL body."""
+    header_lines, body_start = [], 0
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            content = stripped[2:]
+            header_lines.append(content[1:] if content.startswith(" ") else content)
+            body_start = i + 1
+        elif stripped == "" and not header_lines:
+            continue
+        else:
+            break
+    try:
+        header = yaml.safe_load("\n".join(header_lines)) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path.name}: header is not valid YAML: {exc}") from None
+    if not isinstance(header, dict):
+        raise CatalogError(f"{path.name}: header must be a mapping of key: value lines")
+    return header, "\n".join(lines[body_start:]).strip() + "\n"
+
+
+def _param_from_header(name: str, spec: Any, path: Path) -> P.Param:
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise CatalogError(f"{path.name}: parameter {name!r} needs a mapping with at least 'type'")
+    unknown = set(spec) - {"type", "description", "default", "min", "max", "choices"}
+    if unknown:
+        raise CatalogError(f"{path.name}: parameter {name!r} has unknown keys {sorted(unknown)}")
+    if not P.is_known_type(str(spec["type"])):
+        raise CatalogError(f"{path.name}: parameter {name!r} has unknown type {spec['type']!r}; known: {P.type_names()}")
+    return P.Param(
+        name=name,
+        type=str(spec["type"]),
+        description=str(spec.get("description", "")),
+        default=spec.get("default"),
+        minimum=spec.get("min"),
+        maximum=spec.get("max"),
+        choices=tuple(spec.get("choices") or ()),
+    )
+
+
+def load_query(path: Path) -> Query:
+    path = Path(path)
+    header, sql = parse_header(path.read_text(encoding="utf-8"), path)
+    required = ("name", "title", "kind", "description", "severity", "engines", "parameters")
+    missing = [key for key in required if key not in header]
+    if missing:
+        raise CatalogError(f"{path.name}: header lacks {missing}")
+    known = set(required) | {"mitre", "window", "references", "columns", "notes"}
+    unknown = set(header) - known
+    if unknown:
+        raise CatalogError(f"{path.name}: unknown header keys {sorted(unknown)}")
+    params = {name: _param_from_header(name, spec, path) for name, spec in (header["parameters"] or {}).items()}
+    window = tuple(header.get("window") or ("start", "end"))
+    return Query(
+        name=str(header["name"]),
+        title=str(header["title"]),
+        kind=str(header["kind"]),
+        description=str(header["description"]),
+        severity=str(header["severity"]),
+        mitre=tuple(str(m) for m in header.get("mitre") or ()),
+        engines=tuple(str(e) for e in header["engines"]),
+        params=params,
+        window=window,  # type: ignore[arg-type]
+        sql=sql,
+        path=path,
+        references=tuple(header.get("references") or ()),
+        columns={str(k): str(v) for k, v in (header.get("columns") or {}).items()},
+        notes={str(k): str(v) for k, v in (header.get("notes") or {}).items()},
+    )
+
+
+def window_days(start: dt.datetime, end: dt.datetime) -> tuple[str, str]:
+    """The first and last 'yyyy/MM/dd' date partitions that overlap [start, end)."""
+    last = end - dt.timedelta(microseconds=1)
+    return start.strftime("%Y/%m/%d"), last.strftime("%Y/%m/%d")
+
+
+def partition_time_filter(start: dt.datetime, end: dt.datetime) -> str:
+    """The time filter for tables partitioned like the Athena CloudTrail table.
+
+    The partition predicate prunes files; the eventtime bounds make the window exact.
+    eventtime is CloudTrail's ISO-8601 text, which orders as time when compared as text.
+    """
+    first, last = window_days(start, end)
+    return (
+        f"date_partition BETWEEN {P.sql_string(first)} AND {P.sql_string(last)}"
+        f" AND eventtime >= {P.sql_string(P.iso(start))} AND eventtime < {P.sql_string(P.iso(end))}"
+    )
+
+
+class _LintFragments:
+    """Athena-shaped fragments, used to render a query for validation."""
+
+    name = "lint"
+
+    def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+        return {"source": '"cloudtrail"."cloudtrail_logs"', "time_filter": partition_time_filter(start, end)}
+
+
+def validate(query: Query) -> list[str]:
+    """Every problem with one query, as messages. An empty list means it is valid."""
+    problems: list[str] = []
+    say = problems.append
+    if not _NAME.match(query.name):
+        say(f"name {query.name!r} is not snake_case")
+    if query.path.stem != query.name:
+        say(f"name {query.name!r} differs from the file name {query.path.name!r}")
+    if query.kind not in KINDS:
+        say(f"kind {query.kind!r} is not one of {KINDS}")
+    if query.severity not in SEVERITIES:
+        say(f"severity {query.severity!r} is not one of {SEVERITIES}")
+    for mitre in query.mitre:
+        if not _MITRE.match(mitre):
+            say(f"MITRE id {mitre!r} is not a technique id like T1078 or T1078.004")
+    if query.kind == "detection" and not query.mitre:
+        say("a detection declares at least one MITRE ATT&CK technique")
+    bad_engines = set(query.engines) - set(ENGINES)
+    if bad_engines or not query.engines:
+        say(f"engines {sorted(bad_engines) or '[]'} are not a non-empty subset of {ENGINES}")
+    for engine in set(ENGINES) - set(query.engines):
+        if engine not in query.notes:
+            say(f"engine {engine!r} is not supported but notes.{engine} does not say why")
+    if len(query.description.strip()) < 20:
+        say("description is too short to tell an analyst what this finds")
+    for param in query.params.values():
+        if len(param.description) < 5:
+            say(f"parameter {param.name!r} has no description")
+        if param.name in BUILTINS:
+            say(f"parameter {param.name!r} shadows a built-in fragment")
+        if param.default is not None:
+            try:
+                param.coerce(param.default)
+            except P.ParameterError as exc:
+                say(f"default of {param.name!r} is invalid: {exc}")
+    if len(query.window) != 2 or any(query.params.get(w) is None or query.params[w].type != "timestamp" for w in query.window):
+        say(f"window {list(query.window)} must name two declared timestamp parameters")
+        return problems
+    if "{%" in query.sql or "{#" in query.sql:
+        say("templates carry no control flow or comments ({% %} / {# #})")
+    used = query.placeholders()
+    undeclared = used - set(query.params) - set(BUILTINS)
+    if undeclared:
+        say(f"placeholders {sorted(undeclared)} are not declared parameters")
+    unused = set(query.params) - used - set(query.window)
+    if unused:
+        say(f"parameters {sorted(unused)} are declared but never used")
+    reads = len(re.findall(r"\{\{\s*source\s*\}\}", query.sql))
+    if reads == 0:
+        say("the query never reads {{ source }}")
+    if len(_SOURCE_READ.findall(query.sql)) != reads:
+        say("every {{ source }} must be followed directly by WHERE {{ time_filter }} (partition pruning)")
+    if problems:
+        return problems
+    problems.extend(_validate_sql(query))
+    return problems
+
+
+def _sample_values(query: Query) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, param in query.params.items():
+        if param.default is None and param.type == "timestamp":
+            values[name] = "2026-10-01T00:00:00Z" if name == query.window[0] else "2026-10-29T00:00:00Z"
+        elif param.default is None and not param.type.startswith("list["):
+            values[name] = {"account_id": "111111111111", "access_key_id": "AKIAEXAMPLEEXAMPLE12",
+                            "arn": "arn:aws:iam::111111111111:user/example", "ip": "192.0.2.1",
+                            "cidr": "192.0.2.0/24", "int": 1, "float": 1.0, "bool": True,
+                            "region": "us-east-1"}.get(param.type, "example")
+    return values
+
+
+def _validate_sql(query: Query) -> list[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    problems: list[str] = []
+    try:
+        rendered = query.render(_LintFragments(), **_sample_values(query))
+    except (P.ParameterError, CatalogError) as exc:
+        return [f"cannot render with sample values: {exc}"]
+    try:
+        statements = sqlglot.parse(rendered.sql, read="athena")
+    except sqlglot.errors.ParseError as exc:
+        return [f"does not parse as Athena/Trino SQL: {str(exc).splitlines()[0]}"]
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        return ["must be exactly one SELECT statement"]
+    tree = statements[0]
+    for table in tree.find_all(exp.Table):
+        if table.name == "cloudtrail_logs":
+            select = table.find_ancestor(exp.Select)
+            if select is not None and (select.args.get("joins") or list(select.find_all(exp.Unnest))):
+                problems.append("the SELECT that reads {{ source }} must not join or UNNEST (prune first, in a CTE)")
+    if query.is_detection:
+        names = [sel.alias_or_name for sel in tree.selects]
+        if tuple(names[: len(FINDING_COLUMNS)]) != FINDING_COLUMNS:
+            problems.append(f"a detection's leading output columns must be {list(FINDING_COLUMNS)}; got {names}")
+    return problems
+
+
+def load_catalog(root: Path | str | None = None, *, strict: bool = True) -> dict[str, Query]:
+    """Every query under `root` (default: the repository's queries/), by name.
+
+    With `strict`, any invalid query or duplicate name raises CatalogError listing all problems.
+    """
+    root = Path(root) if root is not None else QUERIES_DIR
+    if not root.is_dir():
+        raise CatalogError(f"query catalog folder {root} does not exist")
+    catalog: dict[str, Query] = {}
+    problems: list[str] = []
+    for path in sorted(root.rglob("*.sql")):
+        try:
+            query = load_query(path)
+        except CatalogError as exc:
+            problems.append(str(exc))
+            continue
+        if query.name in catalog:
+            problems.append(f"{path.name}: duplicate query name {query.name!r} (also {catalog[query.name].path})")
+            continue
+        if strict:
+            problems.extend(f"{path.name}: {p}" for p in validate(query))
+        catalog[query.name] = query
+    if strict and problems:
+        raise CatalogError("invalid query catalog:\n  " + "\n  ".join(problems))
+    return catalog

@@ -1,0 +1,244 @@
+"""The `trailbook` command line.
+
+    trailbook demo       generate the demo organisation's CloudTrail and IAM snapshot
+    trailbook ingest     build or update the local store from CloudTrail files
+    trailbook findings   run every detection on a source and print one finding per line
+    trailbook queries    list the catalog, or show one query's help
+    trailbook report     run notebooks headlessly into a dated, rendered, hashed run directory
+    trailbook lab        start JupyterLab on the notebooks with the trailbook kernel
+    trailbook athena ddl print the Athena CloudTrail table DDL with partition projection
+    trailbook collect iam  collect a read-only IAM snapshot (credential report, Access Advisor, ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--start", required=required, help="window start, ISO-8601 UTC, 'now-7d' (default: store's first event)")
+    parser.add_argument("--end", required=required, help="window end, exclusive (default: just after the store's last event)")
+
+
+def _store_window(engine) -> tuple[str, str]:
+    import datetime as dt
+
+    from . import params as P
+
+    first, last = engine.con.execute("SELECT min(eventtime), max(eventtime) FROM cloudtrail").fetchone()
+    if first is None:
+        raise SystemExit("trailbook: the store holds no events; nothing to analyse")
+    end = P.parse_timestamp(last) + dt.timedelta(seconds=1)
+    return first, P.iso(end)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    manifest = demo.generate(Path(args.out), seed=args.seed, events=args.events, incidents=not args.no_incidents)
+    print(f"demo data: {manifest.get('event_count', '?')} events, {len(manifest.get('incidents', []))} incidents "
+          f"→ {Path(args.out).resolve()}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from . import store
+
+    report = store.ingest(args.source, Path(args.store), progress=not args.quiet)
+    for line in report.summary():
+        print(line, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from . import findings as F
+    from .engines.local import LocalEngine
+    from .session import Session
+
+    store_dir = Path(args.store) if args.store else Path(args.source).expanduser().resolve().parent / ".trailbook-store"
+    engine = LocalEngine(store=store_dir, source=args.source, progress=not args.quiet)
+    if engine.ingest_report is not None and not args.quiet:
+        for line in engine.ingest_report.summary():
+            print(line, file=sys.stderr)
+    start, end = args.start, args.end
+    if start is None or end is None:
+        first, after_last = _store_window(engine)
+        start, end = start or first, end or after_last
+    session = Session(engine, start=start, end=end)
+    frame = session.detect(args.detections or None)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        count = F.write_csv(frame, out) if args.format == "csv" else F.write_jsonl(frame, out)
+    finally:
+        if args.out:
+            out.close()
+    counts = F.counts_by_severity(frame)
+    print(f"{count} findings ({', '.join(f'{n} {s}' for s, n in counts.items() if n) or 'none'}) "
+          f"from {len(session.evidence)} detections, window {session.start:%Y-%m-%dT%H:%MZ} → {session.end:%Y-%m-%dT%H:%MZ}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    if args.name:
+        if args.name not in catalog:
+            print(f"trailbook: no query named {args.name!r}", file=sys.stderr)
+            return EXIT_USAGE
+        print(catalog[args.name].help())
+        return EXIT_OK
+    width = max(len(n) for n in catalog)
+    for name, query in sorted(catalog.items()):
+        print(f"{name:<{width}}  {query.kind:<9}  {query.severity:<8}  {query.title}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import reports
+
+    result = reports.run_report(
+        args.notebooks or ["all"],
+        engine=args.engine,
+        start=args.start,
+        end=args.end,
+        params=dict(kv.split("=", 1) for kv in args.param or []),
+        params_file=args.params,
+        out_dir=Path(args.out),
+        fail_on=args.fail_on,
+        redact=args.redact,
+        jobs=args.jobs,
+        cell_timeout=args.cell_timeout,
+        progress=not args.quiet,
+    )
+    print(f"report: {result.index_path}")
+    return result.exit_code
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from . import lab
+
+    return lab.main(port=args.port, no_browser=args.no_browser)
+
+
+def cmd_athena_ddl(args: argparse.Namespace) -> int:
+    from . import ddl
+
+    print(ddl.cloudtrail_table_ddl(
+        bucket=args.bucket, prefix=args.prefix, table=args.table, database=args.database,
+        accounts=args.accounts, regions=args.regions, org_id=args.org_id, start_date=args.start_date,
+    ))
+    return EXIT_OK
+
+
+def cmd_collect_iam(args: argparse.Namespace) -> int:
+    from .iam import collect
+
+    path = collect.collect_snapshot(
+        Path(args.out), accounts=args.accounts or None, role_name=args.role_name, regions=args.regions or None,
+        profile=args.profile,
+    )
+    print(f"IAM snapshot: {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trailbook", description="Security analytics over AWS CloudTrail.")
+    parser.add_argument("--version", action="version", version=f"trailbook {__import__('trailbook').__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate the demo organisation's CloudTrail and IAM snapshot")
+    p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
+    p.add_argument("--events", type=int, default=40_000, help="background events (default 40000)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-incidents", action="store_true", help="normal background only")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="build or update the local store from CloudTrail files")
+    p.add_argument("source", help="folder, file or glob of CloudTrail files")
+    p.add_argument("--store", default=".trailbook/store", help="store folder (default: ./.trailbook/store)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("findings", help="run every detection on a source; one finding per line")
+    p.add_argument("--source", required=True, help="folder, file or glob of CloudTrail files (ingested as needed)")
+    p.add_argument("--store", help="store folder (default: .trailbook-store beside the source)")
+    _add_window(p)
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--out", help="write here instead of standard output")
+    p.add_argument("--detection", dest="detections", action="append", help="run only this detection (repeatable)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_findings)
+
+    p = sub.add_parser("queries", help="list the query catalog, or show one query")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_queries)
+
+    p = sub.add_parser("report", help="run notebooks headlessly into a rendered, hashed run directory")
+    p.add_argument("--notebooks", nargs="+", help="notebook names, or 'all' (default)")
+    p.add_argument("--engine", default="local", choices=("local", "athena", "lake"))
+    _add_window(p)
+    p.add_argument("--params", help="YAML or JSON file of notebook parameters")
+    p.add_argument("-p", "--param", action="append", help="one parameter, NAME=VALUE (repeatable)")
+    p.add_argument("--out", default="reports", help="folder that receives the dated run directory")
+    p.add_argument("--fail-on", choices=("info", "low", "medium", "high", "critical"),
+                   help="exit with the findings code when findings at or above this severity exist")
+    p.add_argument("--redact", action="store_true", help="mask account ids, IPs and key ids in every output")
+    p.add_argument("--jobs", type=int, help="notebooks run at once (default: cores)")
+    p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("lab", help="start JupyterLab on the notebooks with the trailbook kernel")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--no-browser", action="store_true")
+    p.set_defaults(func=cmd_lab)
+
+    athena = sub.add_parser("athena", help="Athena helpers").add_subparsers(dest="athena_command", required=True)
+    p = athena.add_parser("ddl", help="print the CloudTrail table DDL with partition projection (not executed)")
+    p.add_argument("--bucket", required=True)
+    p.add_argument("--prefix", default="", help="key prefix before AWSLogs/")
+    p.add_argument("--database", default="default")
+    p.add_argument("--table", default="cloudtrail_logs")
+    p.add_argument("--accounts", nargs="+", required=True)
+    p.add_argument("--regions", nargs="+", required=True)
+    p.add_argument("--org-id", help="organization trail: AWSLogs/<org-id>/<account>/...")
+    p.add_argument("--start-date", default="2020/01/01", help="first date partition, yyyy/MM/dd")
+    p.set_defaults(func=cmd_athena_ddl)
+
+    collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command", required=True)
+    p = collect.add_parser("iam", help="write a dated IAM snapshot (read-only calls only)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--accounts", nargs="+", help="accounts to collect through role assumption")
+    p.add_argument("--role-name", help="read-only role to assume in each account")
+    p.add_argument("--regions", nargs="+", help="regions for the GuardDuty posture check")
+    p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    p.set_defaults(func=cmd_collect_iam)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .params import ParameterError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ParameterError as exc:
+        print(f"trailbook: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("trailbook: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Kernel-side helpers for trailbook's notebooks: strict parameters, the session, and display.
+
+Notebooks call `begin(name, globals())` right after their `parameters` cell. It
+checks every name papermill injected against the notebook's own parameters cell,
+so a misspelt `-p` name is an error even under plain papermill (which only warns),
+then opens the session. Findings and evidence are displayed as HTML for people and
+as JSON under trailbook's own MIME types, so the executed notebook carries its
+results in machine-readable form for reports.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import types
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import findings as F
+from . import params as P
+from .session import Session, open_session
+
+NOTEBOOKS_DIR = Path(os.environ.get("TRAILBOOK_NOTEBOOKS", Path(__file__).resolve().parents[2] / "notebooks"))
+EVIDENCE_MIME = "application/vnd.trailbook.evidence+json"
+SESSION_MIME = "application/vnd.trailbook.session+json"
+# Names IPython itself puts in a kernel's namespace.
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+# Parameters every notebook shares; the rest are the notebook's own (thresholds, lists).
+SESSION_PARAMETERS = ("engine", "source", "store", "start", "end", "accounts", "regions", "config", "byte_budget")
+
+
+class NotebookParameterError(P.ParameterError):
+    """A notebook was given a parameter it does not declare, or a value of the wrong kind."""
+
+
+def declared_parameters(name: str) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters cell, as papermill reads it: {name: {inferred_type_name, default, help}}."""
+    import papermill
+
+    path = NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not path.exists():
+        raise FileNotFoundError(f"no notebook {path}")
+    return dict(papermill.inspect_notebook(str(path)))
+
+
+def _user_names(namespace: Mapping[str, Any]) -> set[str]:
+    return {
+        key for key, value in namespace.items()
+        if not key.startswith("_") and key not in _KERNEL_NAMES and not isinstance(value, types.ModuleType)
+    }
+
+
+def check_parameters(name: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The notebook's parameter values; raises on any name the parameters cell does not declare."""
+    declared = declared_parameters(name)
+    unknown = sorted(_user_names(namespace) - set(declared))
+    if unknown:
+        raise NotebookParameterError(
+            f"{name}: unknown parameter(s) {unknown}. This notebook takes: {', '.join(sorted(declared))}"
+        )
+    return {key: namespace[key] for key in declared if key in namespace}
+
+
+def _engine_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    config = values.get("config")
+    if config:
+        import yaml
+
+        path = Path(str(config)).expanduser()
+        if not path.exists():
+            raise NotebookParameterError(f"config file {path} does not exist")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        engine_section = loaded.get(values.get("engine", "local"), {}) if isinstance(loaded, dict) else {}
+        if not isinstance(engine_section, dict):
+            raise NotebookParameterError(f"config file {path}: section {values.get('engine')!r} must be a mapping")
+        options.update(engine_section)
+    return options
+
+
+def begin(name: str, namespace: Mapping[str, Any]) -> Session:
+    """Validate the notebook's parameters and open its session (the first call after the parameters cell)."""
+    values = check_parameters(name, namespace)
+    engine = str(values.get("engine", "local"))
+    source = values.get("source") or None
+    store = values.get("store") or None
+    session = open_session(
+        engine,
+        start=values["start"],
+        end=values["end"],
+        source=source,
+        store=store,
+        accounts=values.get("accounts") or (),
+        regions=values.get("regions") or (),
+        byte_budget=values.get("byte_budget") or None,
+        **_engine_options(values),
+    )
+    session.notebook = name  # type: ignore[attr-defined]
+    session.notebook_parameters = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()}  # type: ignore[attr-defined]
+    return session
+
+
+class _Bundle:
+    """An object Jupyter displays as HTML, carrying JSON under a trailbook MIME type too."""
+
+    def __init__(self, html_text: str, mime: str, payload: Any, text: str) -> None:
+        self.html_text, self.mime, self.payload, self.text = html_text, mime, payload, text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html_text, "text/plain": self.text, self.mime: self.payload}
+
+
+def _table_html(frame: pd.DataFrame, max_rows: int) -> str:
+    shown = frame.head(max_rows).copy()
+    for column in shown.columns:
+        shown[column] = [", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for v in shown[column]]
+    more = f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>" if len(frame) > max_rows else ""
+    return shown.to_html(index=False, escape=True, na_rep="", classes="trailbook-table", border=0) + more
+
+
+def show_findings(frame: pd.DataFrame, *, title: str = "Findings", max_rows: int = 200) -> _Bundle:
+    """A findings table for people, with every finding as JSON for reports (findings.jsonl)."""
+    normalized = F.normalize(frame)
+    counts = F.counts_by_severity(normalized)
+    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
+    heading = f"<h4 class='trailbook-findings'>{html.escape(title)}: {len(normalized)} ({html.escape(summary)})</h4>"
+    body = _table_html(normalized, max_rows) if len(normalized) else "<p>No findings in this window.</p>"
+    return _Bundle(heading + body, F.FINDINGS_MIME, F.to_records(normalized), f"{title}: {len(normalized)} ({summary})")
+
+
+def show_evidence(session: Session) -> _Bundle:
+    """The evidence appendix: every query as run, with its parameters and statistics."""
+    records = session.evidence_records()
+    parts = ["<h4 class='trailbook-evidence'>Evidence: queries as run</h4>",
+             f"<p>Engine <code>{html.escape(session.engine.name)}</code>, window "
+             f"{html.escape(P.iso(session.start))} to {html.escape(P.iso(session.end))}.</p>"]
+    frame = session.evidence_frame()
+    if not frame.empty:
+        parts.append(_table_html(frame, 1000))
+    for run in records:
+        stats = {k: v for k, v in run["stats"].items() if k != "local_sql"}
+        parts.append(
+            f"<details><summary><code>{html.escape(run['query'])}</code> ({html.escape(run['status'])}, "
+            f"{run['rows'] if run['rows'] is not None else '-'} rows)</summary>"
+            f"<p>Parameters: <code>{html.escape(json.dumps(run['parameters'], default=str))}</code></p>"
+            f"<p>Statistics: <code>{html.escape(json.dumps(stats, default=str))}</code></p>"
+            f"<pre>{html.escape(run['sql'])}</pre></details>"
+        )
+    payload = {"session": session.describe(), "queries": records,
+               "parameters": getattr(session, "notebook_parameters", {})}
+    return _Bundle("\n".join(parts), EVIDENCE_MIME, json.loads(json.dumps(payload, default=str)),
+                   f"Evidence: {len(records)} queries")
+
+
+def show_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 100) -> _Bundle:
+    heading = f"<h4>{html.escape(title)}</h4>" if title else ""
+    body = _table_html(frame, max_rows) if len(frame) else "<p>No rows.</p>"
+    return _Bundle(heading + body, "application/json", {"rows": len(frame)}, f"{title or 'table'}: {len(frame)} rows")

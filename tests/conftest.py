@@ -1,0 +1,47 @@
+"""Shared test helpers: build a local store from CloudTrail records and open a session on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QUERY_FIXTURES = FIXTURES / "queries"
+
+
+def write_records(records: Iterable[dict], folder: Path, name: str = "events.json") -> Path:
+    """Write records as one S3-delivery-shaped file ({"Records": [...]})."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps({"Records": list(records)}), encoding="utf-8")
+    return path
+
+
+def local_session(records: Iterable[dict], tmp: Path, *, start, end, catalog=None):
+    """A session on the local engine over exactly these records."""
+    from trailbook.session import Session
+    from trailbook.engines.local import LocalEngine
+
+    source = write_records(records, tmp / "src")
+    engine = LocalEngine(store=tmp / "store", source=source)
+    return Session(engine, start=start, end=end, catalog=catalog)
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from trailbook.catalog import load_catalog
+
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """The demo data at its default size, generated once per test session."""
+    from trailbook import demo
+
+    root = tmp_path_factory.mktemp("demo")
+    demo.generate(root)
+    return root

@@ -1,0 +1,178 @@
+"""The catalog lint: the real catalog is valid, and each rule rejects what it should."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from trailbook import catalog as C
+from trailbook import params as P
+
+GOOD_HEADER = """\
+-- name: {name}
+-- title: A test query
+-- kind: detection
+-- description: >
+--   A detection used only by the catalog tests to exercise the lint rules.
+-- severity: medium
+-- mitre: [T1078]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {{type: timestamp, description: Window start}}
+--   end: {{type: timestamp, description: Window end}}
+--   user_name: {{type: string, default: alice, description: The user to look for}}
+"""
+GOOD_BODY = """\
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+)
+SELECT {{ detection }} AS detection, {{ severity }} AS severity, min(eventtime) AS first_seen,
+       max(eventtime) AS last_seen, recipientaccountid AS account_id, awsregion AS region,
+       useridentity.arn AS principal_arn, CAST(NULL AS VARCHAR) AS access_key_id,
+       sourceipaddress AS source_ip, arbitrary(useragent) AS user_agent,
+       array_agg(DISTINCT eventname) AS event_names, count(*) AS event_count,
+       slice(array_agg(eventid), 1, {{ max_event_ids }}) AS event_ids, {{ mitre }} AS mitre
+FROM events
+WHERE useridentity.username = {{ user_name }}
+GROUP BY recipientaccountid, awsregion, useridentity.arn, sourceipaddress
+"""
+
+
+def write(tmp_path, name="sample_query", header=GOOD_HEADER, body=GOOD_BODY):
+    path = tmp_path / f"{name}.sql"
+    path.write_text(header.format(name=name) + body)
+    return path
+
+
+def problems(tmp_path, **kwargs):
+    return C.validate(C.load_query(write(tmp_path, **kwargs)))
+
+
+def test_the_shipped_catalog_is_valid(catalog):
+    assert len(catalog) >= 3
+    for query in catalog.values():
+        assert C.validate(query) == [], query.name
+
+
+def test_detections_in_the_catalog_declare_mitre_and_severity(catalog):
+    for query in catalog.values():
+        if query.is_detection:
+            assert query.mitre and query.severity in C.SEVERITIES
+
+
+def test_a_good_query_has_no_problems(tmp_path):
+    assert problems(tmp_path) == []
+
+
+def test_name_must_match_file(tmp_path):
+    path = write(tmp_path)
+    path.rename(tmp_path / "other_name.sql")
+    assert any("differs from the file name" in p for p in C.validate(C.load_query(tmp_path / "other_name.sql")))
+
+
+def test_undeclared_placeholder_is_rejected(tmp_path):
+    body = GOOD_BODY.replace("{{ user_name }}", "{{ user }}")
+    found = problems(tmp_path, body=body)
+    assert any("not declared" in p for p in found)
+
+
+def test_unused_parameter_is_rejected(tmp_path):
+    body = GOOD_BODY.replace("useridentity.username = {{ user_name }}", "TRUE")
+    assert any("never used" in p for p in problems(tmp_path, body=body))
+
+
+def test_source_without_time_filter_is_rejected(tmp_path):
+    body = GOOD_BODY.replace("WHERE {{ time_filter }}", "")
+    assert any("time_filter" in p for p in problems(tmp_path, body=body))
+
+
+def test_unnest_in_the_source_select_is_rejected(tmp_path):
+    body = GOOD_BODY.replace(
+        "SELECT * FROM {{ source }} WHERE {{ time_filter }}",
+        "SELECT * FROM {{ source }} CROSS JOIN UNNEST(resources) AS r(arn, accountid, type) WHERE {{ time_filter }}",
+    )
+    found = problems(tmp_path, body=body)
+    assert any("time_filter" in p or "UNNEST" in p for p in found)
+
+
+def test_control_flow_is_rejected(tmp_path):
+    body = GOOD_BODY + "{% if x %}{% endif %}\n"
+    assert any("control flow" in p for p in problems(tmp_path, body=body))
+
+
+def test_unparseable_sql_is_rejected(tmp_path):
+    body = GOOD_BODY.replace("GROUP BY", "GROUP BYE")
+    assert any("parse" in p for p in problems(tmp_path, body=body))
+
+
+def test_detection_columns_are_enforced(tmp_path):
+    body = GOOD_BODY.replace("min(eventtime) AS first_seen", "min(eventtime) AS started")
+    assert any("leading output columns" in p for p in problems(tmp_path, body=body))
+
+
+def test_bad_severity_mitre_and_engine(tmp_path):
+    header = (GOOD_HEADER.replace("severity: medium", "severity: urgent")
+              .replace("[T1078]", "[TA0001]").replace("[local, athena, lake]", "[local, bigquery]"))
+    found = problems(tmp_path, header=header)
+    assert any("severity" in p for p in found)
+    assert any("MITRE" in p for p in found)
+    assert any("engines" in p for p in found)
+
+
+def test_unsupported_engine_needs_a_note(tmp_path):
+    header = GOOD_HEADER.replace("[local, athena, lake]", "[local, athena]")
+    assert any("notes.lake" in p for p in problems(tmp_path, header=header))
+    noted = header.replace("-- parameters:", "-- notes: {{lake: needs an UNNEST Lake rejects}}\n-- parameters:")
+    assert problems(tmp_path, header=noted) == []
+
+
+def test_unknown_parameter_type_fails_on_load(tmp_path):
+    header = GOOD_HEADER.replace("type: string, default: alice", "type: varchar, default: alice")
+    with pytest.raises(C.CatalogError, match="unknown type"):
+        C.load_query(write(tmp_path, header=header))
+
+
+def test_duplicate_names_fail(tmp_path):
+    write(tmp_path)
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub")
+    with pytest.raises(C.CatalogError, match="duplicate"):
+        C.load_catalog(tmp_path)
+
+
+class _Fragments:
+    name = "test"
+
+    def fragments(self, start, end):
+        return {"source": "cloudtrail", "time_filter": C.partition_time_filter(start, end)}
+
+
+def test_render_types_values_and_rejects_unknown_names(tmp_path):
+    query = C.load_query(write(tmp_path))
+    rendered = query.render(_Fragments(), start="2026-10-22", end="2026-10-29", user_name="o'neil")
+    assert "useridentity.username = 'o''neil'" in rendered.sql
+    assert "date_partition BETWEEN '2026/10/22' AND '2026/10/28'" in rendered.sql
+    assert "eventtime < '2026-10-29T00:00:00Z'" in rendered.sql
+    assert "'sample_query' AS detection" in rendered.sql
+    assert rendered.parameters_json()["user_name"] == "o'neil"
+    with pytest.raises(P.ParameterError, match="unknown parameter"):
+        query.render(_Fragments(), start="2026-10-22", end="2026-10-29", usr="x")
+    with pytest.raises(P.ParameterError, match="not before"):
+        query.render(_Fragments(), start="2026-10-29", end="2026-10-22")
+    with pytest.raises(P.ParameterError, match="required"):
+        query.render(_Fragments(), end="2026-10-22")
+
+
+def test_window_days_exclusive_end():
+    utc = dt.timezone.utc
+    assert C.window_days(dt.datetime(2026, 10, 22, tzinfo=utc), dt.datetime(2026, 10, 29, tzinfo=utc)) == (
+        "2026/10/22", "2026/10/28")
+    assert C.window_days(dt.datetime(2026, 10, 22, tzinfo=utc), dt.datetime(2026, 10, 22, 1, tzinfo=utc)) == (
+        "2026/10/22", "2026/10/22")
+
+
+def test_help_lists_parameters(catalog):
+    text = catalog["root_activity"].help()
+    assert "start: timestamp" in text and "T1078.004" in text
