@@ -62,8 +62,14 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from .engines.local import LocalEngine
     from .session import Session
 
-    store_dir = Path(args.store) if args.store else Path(args.source).expanduser().resolve().parent / ".trailbook-store"
-    engine = LocalEngine(store=store_dir, source=args.source, progress=not args.quiet)
+    source, store_dir = args.source, args.store
+    if source == "demo":
+        from . import demo
+
+        paths = demo.ensure()
+        source, store_dir = paths["cloudtrail"], store_dir or paths["store"]
+    store_dir = Path(store_dir) if store_dir else Path(source).expanduser().resolve().parent / ".trailbook-store"
+    engine = LocalEngine(store=store_dir, source=source, progress=not args.quiet)
     if engine.ingest_report is not None and not args.quiet:
         for line in engine.ingest_report.summary():
             print(line, file=sys.stderr)
@@ -140,11 +146,14 @@ def cmd_athena_ddl(args: argparse.Namespace) -> int:
 
 
 def cmd_collect_iam(args: argparse.Namespace) -> int:
+    import boto3
+
     from .iam import collect
 
+    session = boto3.Session(profile_name=args.profile) if args.profile else None
     path = collect.collect_snapshot(
-        Path(args.out), accounts=args.accounts or None, role_name=args.role_name, regions=args.regions or None,
-        profile=args.profile,
+        Path(args.out), session=session, accounts=args.accounts or None, role_name=args.role_name,
+        regions=args.regions or None,
     )
     print(f"IAM snapshot: {path}")
     return EXIT_OK
@@ -169,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("findings", help="run every detection on a source; one finding per line")
-    p.add_argument("--source", required=True, help="folder, file or glob of CloudTrail files (ingested as needed)")
+    p.add_argument("--source", required=True, help="folder, file or glob of CloudTrail files (ingested as needed), or 'demo'")
     p.add_argument("--store", help="store folder (default: .trailbook-store beside the source)")
     _add_window(p)
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")

@@ -24,7 +24,7 @@ logins AS (
     WHERE eventsource = 'signin.amazonaws.com'
       AND eventname = 'ConsoleLogin'
       AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'
-      AND coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No') <> 'Yes'
+      AND upper(coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No')) <> 'YES'
       AND coalesce(useridentity.sessioncontext.attributes.mfaauthenticated, 'false') <> 'true'
       AND json_extract_scalar(additionaleventdata, '$.SamlProviderArn') IS NULL
       AND coalesce(useridentity.arn, '') NOT LIKE '%:assumed-role/AWSReservedSSO%'

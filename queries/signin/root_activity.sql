@@ -25,7 +25,7 @@ root AS (
         useridentity.accesskeyid AS access_key_id,
         eventname = 'ConsoleLogin'
             AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'
-            AND coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No') <> 'Yes' AS login_without_mfa
+            AND upper(coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No')) <> 'YES' AS login_without_mfa
     FROM events
     WHERE useridentity.type = 'Root'
       AND coalesce(eventtype, '') <> 'AwsServiceEvent'

@@ -66,7 +66,7 @@ class LocalEngine(Engine):
             self.store = Path(store)
             if source is not None:
                 self.ingest_report = store_mod.ingest(source, self.store, progress=progress)
-            if not (self.store / store_mod.DB_FILE).exists():
+            if not store_mod.db_path(self.store).exists():
                 raise EngineError(f"no local store at {self.store}: run `trailbook ingest SOURCE --store {self.store}` first")
             self.con = store_mod.connect(self.store, read_only=True)
         install_macros(self.con)

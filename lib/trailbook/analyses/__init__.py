@@ -1,0 +1,1 @@
+"""Analyses: pandas over query results (baselines, scoring, findings)."""

@@ -1,0 +1,111 @@
+"""The Athena CloudTrail table, with partition projection, generated from `schema.py`.
+
+`trailbook athena ddl` prints this; it is never executed unless the user runs it. The columns
+are `schema.COLUMNS` in order (AWS's documented CloudTrail table: ... tlsdetails,
+sessioncredentialfromconsole, eventcategory ...), so the local store and Athena have the same
+schema and one SQL text runs on both. Partitions are projected, not crawled: account, region
+and date come from the S3 key
+`AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<MM>/<dd>/` or, for an organization trail,
+`AWSLogs/<org-id>/<account>/CloudTrail/<region>/<yyyy>/<MM>/<dd>/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Sequence
+
+from . import params as P
+from . import schema
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
+_NAME = re.compile(r"^[a-z0-9_]{1,255}$")  # Glue database/table names are lower case
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+class DdlError(ValueError):
+    """An input to the DDL is not valid."""
+
+
+def columns() -> list[tuple[str, str]]:
+    """(name, Athena type) for every data column, in table order."""
+    return [(name, schema.athena_type(typ)) for name, typ in schema.COLUMNS]
+
+
+def _check(pattern: re.Pattern, value: str, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise DdlError(f"{what} {value!r} is not valid")
+    return value
+
+
+def logs_location(bucket: str, prefix: str = "", org_id: str | None = None) -> str:
+    """s3://bucket/[prefix/]AWSLogs/[org-id/] — the folder that holds one folder per account."""
+    _check(_BUCKET, bucket, "bucket")
+    prefix = _check(_PREFIX, prefix or "", "prefix").strip("/")
+    if org_id is not None:
+        _check(_ORG_ID, org_id, "organization id")
+    parts = [bucket] + ([prefix] if prefix else []) + ["AWSLogs"] + ([org_id] if org_id else [])
+    return "s3://" + "/".join(parts) + "/"
+
+
+def cloudtrail_table_ddl(
+    bucket: str,
+    prefix: str = "",
+    table: str = "cloudtrail",
+    database: str = "default",
+    accounts: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    org_id: str | None = None,
+    start_date: str | dt.date | dt.datetime = "2020/01/01",
+) -> str:
+    """`CREATE EXTERNAL TABLE` for CloudTrail logs in S3 with account/region/date partition projection.
+
+    `accounts` and `regions` are the projected enum values (every account and region the trail
+    delivers; a query for any other reads nothing). `start_date` is the first day projected.
+    """
+    _check(_NAME, table, "table")
+    _check(_NAME, database, "database")
+    account_list = P.coerce("list[account_id]", accounts, "accounts")
+    region_list = P.coerce("list[region]", regions, "regions")
+    if not account_list:
+        raise DdlError("accounts: list every account id whose logs the bucket holds (projection needs them)")
+    if not region_list:
+        raise DdlError("regions: list every region the trail logs (projection needs them)")
+    if isinstance(start_date, (dt.date, dt.datetime)):
+        first_day = start_date.strftime("%Y/%m/%d")
+    else:
+        text = str(start_date).strip().replace("-", "/")
+        try:
+            first_day = dt.datetime.strptime(text, "%Y/%m/%d").strftime("%Y/%m/%d")
+        except ValueError:
+            raise DdlError(f"start_date {start_date!r} is not a date like 2024/01/31") from None
+    location = logs_location(bucket, prefix, org_id)
+    column_lines = ",\n".join(f"  {name} {typ}" for name, typ in columns())
+    partitions = ", ".join(f"{name} STRING" for name in schema.PARTITION_NAMES)
+    properties = [
+        ("projection.enabled", "true"),
+        ("projection.account_partition.type", "enum"),
+        ("projection.account_partition.values", ",".join(account_list)),
+        ("projection.region_partition.type", "enum"),
+        ("projection.region_partition.values", ",".join(region_list)),
+        ("projection.date_partition.type", "date"),
+        ("projection.date_partition.format", "yyyy/MM/dd"),
+        ("projection.date_partition.range", f"{first_day},NOW"),
+        ("projection.date_partition.interval", "1"),
+        ("projection.date_partition.interval.unit", "DAYS"),
+        ("storage.location.template",
+         location + "${account_partition}/CloudTrail/${region_partition}/${date_partition}"),
+        ("classification", "cloudtrail"),
+    ]
+    props = ",\n".join(f"  '{key}'='{value}'" for key, value in properties)
+    return (
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` (\n{column_lines}\n)\n"
+        f"COMMENT 'CloudTrail logs (trailbook schema), partition projection on account, region and day'\n"
+        f"PARTITIONED BY ({partitions})\n"
+        "ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\n"
+        "STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'\n"
+        "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+        f"LOCATION '{location}'\n"
+        f"TBLPROPERTIES (\n{props}\n)\n"
+    )

@@ -1,0 +1,14 @@
+"""The deterministic demo data set every analysis runs on by default.
+
+`generate(out_dir, seed=7, events=40_000, incidents=True)` writes CloudTrail delivery files,
+an IAM snapshot and a ground-truth manifest; `DEMO_WINDOW` holds the fixed dates; `ensure()`
+keeps a default copy on disk. Modules, lowest first: window, ids, catalog, world, records,
+usage, delivery, background, incidents, iam_snapshot, generate.
+"""
+
+from __future__ import annotations
+
+from .generate import MANIFEST, default_root, ensure, generate
+from .window import DEMO_WINDOW, DemoWindow
+
+__all__ = ["DEMO_WINDOW", "DemoWindow", "MANIFEST", "default_root", "ensure", "generate"]

@@ -1,0 +1,1 @@
+"""Plots: matplotlib figures built from query results."""

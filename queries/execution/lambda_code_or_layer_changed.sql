@@ -1,0 +1,65 @@
+-- name: lambda_code_or_layer_changed
+-- title: Lambda function code overwritten, or layers / extensions added
+-- kind: detection
+-- description: >
+--   UpdateFunctionCode (code overwritten) or UpdateFunctionConfiguration adding layers (a layer can
+--   carry an extension that sees every invocation). Event names carry API-version suffixes
+--   (UpdateFunctionCode20150331v2). Deployment pipelines do this routinely: exclude them with
+--   excluded_principals (ARN LIKE patterns). Stratus lambda-overwrite-code, lambda-layer-extension.
+-- severity: medium
+-- mitre: [T1525, T1546]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+--   excluded_principals: {type: 'list[string]', default: [], description: Principal ARN patterns (SQL LIKE) of deployment pipelines to leave out}
+-- references:
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-overwrite-code/
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-layer-extension/
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        coalesce(json_extract_scalar(requestparameters, '$.functionName'), json_extract_scalar(requestparameters, '$.layerName')) AS function_name,
+        json_extract(requestparameters, '$.layers') IS NOT NULL AS adds_layers
+    FROM events
+    WHERE eventsource = 'lambda.amazonaws.com'
+      AND (eventname LIKE 'UpdateFunctionCode%'
+           OR (eventname LIKE 'UpdateFunctionConfiguration%' AND json_extract(requestparameters, '$.layers') IS NOT NULL))
+),
+kept AS (
+    SELECT h.*
+    FROM hits h
+    LEFT JOIN (SELECT DISTINCT h2.eventid FROM hits h2 CROSS JOIN UNNEST({{ excluded_principals }}) AS x(pattern)
+               WHERE h2.principal_arn LIKE x.pattern) e ON e.eventid = h.eventid
+    WHERE e.eventid IS NULL
+)
+SELECT
+    {{ detection }} AS detection,
+    {{ severity }} AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    array_sort(array_agg(DISTINCT function_name)) AS functions,
+    bool_or(adds_layers) AS adds_layers
+FROM kept
+GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress
+ORDER BY first_seen

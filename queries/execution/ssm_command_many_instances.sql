@@ -1,0 +1,71 @@
+-- name: ssm_command_many_instances
+-- title: SSM SendCommand or StartSession across many instances
+-- kind: detection
+-- description: >
+--   Execution and lateral movement through Systems Manager: one principal runs commands
+--   (SendCommand, by instance id) or opens shell sessions (StartSession) on at least min_instances
+--   distinct instances within bucket_minutes. Fleet patching normally runs from State Manager or
+--   Maintenance Windows (invoked by SSM itself, ignored here) and targets tags, not lists of ids.
+--   Stratus ssm-send-command, ssm-start-session, ec2-steal-instance-credentials.
+-- severity: medium
+-- mitre: [T1651, T1021.007]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+--   bucket_minutes: {type: int, default: 60, min: 1, max: 1440, description: Length of the counting bucket in minutes}
+--   min_instances: {type: int, default: 3, min: 1, description: Distinct instances reached in one bucket}
+-- references:
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ssm-send-command/
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ssm-start-session/
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+commands AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
+        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        json_extract_scalar(requestparameters, '$.documentName') AS document,
+        regexp_extract_all(coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),
+                                    json_extract_scalar(requestparameters, '$.target'), ''), 'i-[0-9a-zA-Z]+') AS instances,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket
+    FROM events
+    WHERE eventsource = 'ssm.amazonaws.com'
+      AND eventname IN ('SendCommand', 'StartSession')
+      AND useridentity.invokedby IS NULL
+),
+reached AS (
+    SELECT c.eventid, c.recipientaccountid, c.principal_arn, c.bucket, instance_id
+    FROM commands c
+    CROSS JOIN UNNEST(c.instances) AS t(instance_id)
+),
+spread AS (
+    SELECT recipientaccountid, principal_arn, bucket, count(DISTINCT instance_id) AS instances_reached,
+           array_sort(array_agg(DISTINCT instance_id)) AS instance_ids
+    FROM reached
+    GROUP BY recipientaccountid, principal_arn, bucket
+    HAVING count(DISTINCT instance_id) >= {{ min_instances }}
+)
+SELECT
+    {{ detection }} AS detection,
+    CASE WHEN count_if(eventname = 'SendCommand' AND document IN ('AWS-RunShellScript', 'AWS-RunPowerShellScript')) > 0
+         THEN 'high' ELSE {{ severity }} END AS severity,
+    min(c.eventtime) AS first_seen,
+    max(c.eventtime) AS last_seen,
+    c.recipientaccountid AS account_id,
+    arbitrary(c.awsregion) AS region,
+    c.principal_arn,
+    arbitrary(c.access_key_id) AS access_key_id,
+    arbitrary(c.sourceipaddress) AS source_ip,
+    arbitrary(c.useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT c.eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(c.eventid ORDER BY c.eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    arbitrary(s.instances_reached) AS instances_reached,
+    arbitrary(s.instance_ids) AS instance_ids
+FROM commands c
+JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn AND s.bucket = c.bucket
+GROUP BY c.recipientaccountid, c.principal_arn, c.bucket
+ORDER BY first_seen

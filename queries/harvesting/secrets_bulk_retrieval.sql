@@ -1,0 +1,61 @@
+-- name: secrets_bulk_retrieval
+-- title: Many Secrets Manager secrets read by one principal
+-- kind: detection
+-- description: >
+--   Secrets harvesting: within one bucket_minutes bucket a principal reads at least min_secrets
+--   distinct secrets with GetSecretValue, or makes at least min_batch_calls BatchGetSecretValue
+--   calls (which read many secrets at once, often by filter). Panther
+--   AWS.SecretsManager.RetrieveSecrets uses 20 a day; 10 an hour is the default here (anchors.md
+--   3.14). Stratus secretsmanager-retrieve-secrets, secretsmanager-batch-retrieve-secrets.
+-- severity: high
+-- mitre: [T1555.006, T1552]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+--   bucket_minutes: {type: int, default: 60, min: 1, max: 1440, description: Length of the counting bucket in minutes}
+--   min_secrets: {type: int, default: 10, min: 1, description: Distinct secrets read with GetSecretValue in one bucket}
+--   min_batch_calls: {type: int, default: 1, min: 1, description: BatchGetSecretValue calls in one bucket}
+-- references:
+--   - https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        json_extract_scalar(requestparameters, '$.secretId') AS secret_id,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket
+    FROM events
+    WHERE eventsource = 'secretsmanager.amazonaws.com'
+      AND eventname IN ('GetSecretValue', 'BatchGetSecretValue')
+)
+SELECT
+    {{ detection }} AS detection,
+    {{ severity }} AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') AS distinct_secrets,
+    count_if(eventname = 'BatchGetSecretValue') AS batch_calls,
+    count(DISTINCT awsregion) AS regions
+FROM hits
+GROUP BY recipientaccountid, principal_arn, bucket
+HAVING count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') >= {{ min_secrets }} OR count_if(eventname = 'BatchGetSecretValue') >= {{ min_batch_calls }}
+ORDER BY first_seen

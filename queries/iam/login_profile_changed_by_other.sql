@@ -1,0 +1,59 @@
+-- name: login_profile_changed_by_other
+-- title: Console password set for another user
+-- kind: detection
+-- description: >
+--   CreateLoginProfile or UpdateLoginProfile where the caller is not the user whose console password
+--   is set (requestParameters.userName differs from the caller's user or session name). Setting
+--   someone else's password gives the caller a console sign-in as that user: a persistence and
+--   privilege-escalation path (Stratus iam-create-user-login-profile, iam-update-user-login-profile).
+--   An admin reset that forces a new password at next sign-in (passwordResetRequired) is low;
+--   failed calls are low too but still listed, as they show intent.
+-- severity: medium
+-- mitre: [T1098, T1078.004]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+-- references:
+--   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateLoginProfile.html
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-create-user-login-profile/
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+changes AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
+        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        json_extract_scalar(requestparameters, '$.userName') AS target_user,
+        CASE WHEN useridentity.type = 'Root' THEN 'root'
+             ELSE coalesce(regexp_extract(useridentity.arn, '[^/]+$'), useridentity.username)
+        END AS actor_name,
+        lower(coalesce(json_extract_scalar(requestparameters, '$.passwordResetRequired'), 'false')) = 'true' AS reset_required
+    FROM events
+    WHERE eventsource = 'iam.amazonaws.com'
+      AND eventname IN ('CreateLoginProfile', 'UpdateLoginProfile')
+)
+SELECT
+    {{ detection }} AS detection,
+    CASE WHEN bool_and(reset_required OR errorcode IS NOT NULL) THEN 'low' ELSE {{ severity }} END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    target_user,
+    bool_and(reset_required) AS password_reset_required,
+    count_if(errorcode IS NOT NULL) AS failed_calls
+FROM changes
+WHERE target_user IS NOT NULL
+  AND coalesce(actor_name, '') <> target_user
+GROUP BY recipientaccountid, principal_arn, sourceipaddress, target_user
+ORDER BY first_seen

@@ -1,0 +1,58 @@
+-- name: mfa_device_changed
+-- title: MFA device removed or added
+-- kind: detection
+-- description: >
+--   MFA devices deactivated or deleted (DeactivateMFADevice, DeleteVirtualMFADevice) or created and
+--   enabled (CreateVirtualMFADevice, EnableMFADevice). Removing MFA opens the account to a stolen
+--   password; adding a device lets whoever holds it pass MFA from now on. Removal is medium, addition
+--   low; any change to root's MFA is high. Failed calls are listed with their error count.
+-- severity: medium
+-- mitre: [T1556.006, T1098.005]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+-- references:
+--   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeactivateMFADevice.html
+--   - https://attack.mitre.org/techniques/T1556/006/
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+changes AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
+        useridentity.type = 'Root' AS is_root,
+        eventname IN ('DeactivateMFADevice', 'DeleteVirtualMFADevice') AS is_removal,
+        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        coalesce(json_extract_scalar(requestparameters, '$.userName'),
+                 CASE WHEN useridentity.type = 'Root' THEN 'root' END) AS target_user
+    FROM events
+    WHERE eventsource = 'iam.amazonaws.com'
+      AND eventname IN ('DeactivateMFADevice', 'DeleteVirtualMFADevice', 'CreateVirtualMFADevice', 'EnableMFADevice')
+)
+SELECT
+    {{ detection }} AS detection,
+    CASE
+        WHEN bool_or(is_root OR target_user = 'root') THEN 'high'
+        WHEN bool_or(is_removal) THEN {{ severity }}
+        ELSE 'low'
+    END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    target_user,
+    bool_or(is_removal) AS removed,
+    count_if(errorcode IS NOT NULL) AS failed_calls
+FROM changes
+GROUP BY recipientaccountid, principal_arn, sourceipaddress, target_user
+ORDER BY first_seen

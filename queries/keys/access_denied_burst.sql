@@ -1,0 +1,55 @@
+-- name: access_denied_burst
+-- title: Spike of AccessDenied / UnauthorizedOperation across many different API calls
+-- kind: detection
+-- description: >
+--   Within one bucket_minutes bucket a principal is denied (AccessDenied*, UnauthorizedOperation,
+--   Client.UnauthorizedOperation, Forbidden) on at least min_denied_actions distinct event names.
+--   A misconfigured job fails the same call over and over; someone probing what a stolen key may do
+--   fails many different calls. Panther's anomalous_access_denied query uses more than 10 distinct
+--   event names a day and AWS.IAM.User.ReconAccessDenied 15 in 10 minutes (anchors.md 3.13); the
+--   default here is 5 distinct names in 60 minutes.
+-- severity: medium
+-- mitre: [T1580, T1087.004, T1069.003]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+--   bucket_minutes: {type: int, default: 60, min: 1, max: 1440, description: Length of the counting bucket in minutes}
+--   min_denied_actions: {type: int, default: 5, min: 1, description: Distinct denied event names in one bucket}
+-- references:
+--   - https://github.com/panther-labs/panther-analysis (queries/aws_queries/anomalous_access_denied_query.yml, aws_iam_user_recon_denied)
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+denied AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket
+    FROM events
+    WHERE (errorcode LIKE '%AccessDenied%' OR errorcode LIKE '%UnauthorizedOperation%' OR errorcode = 'Forbidden')
+      AND useridentity.invokedby IS NULL
+      AND coalesce(useridentity.type, '') NOT IN ('AWSService', 'AWSAccount')
+)
+SELECT
+    {{ detection }} AS detection,
+    CASE WHEN count(DISTINCT eventname) >= 3 * {{ min_denied_actions }} THEN 'high' ELSE {{ severity }} END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    count(DISTINCT eventname) AS distinct_denied_actions,
+    count(DISTINCT eventsource) AS distinct_services
+FROM denied
+GROUP BY recipientaccountid, principal_arn, bucket
+HAVING count(DISTINCT eventname) >= {{ min_denied_actions }}
+ORDER BY first_seen

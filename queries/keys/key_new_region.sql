@@ -1,0 +1,76 @@
+-- name: key_new_region
+-- title: Access key or principal active in a region never seen in its baseline
+-- kind: detection
+-- description: >
+--   First-seen against a trailing baseline: a long-term key or IAM user / root principal makes calls
+--   in an AWS region it never touched in the baseline. Attackers favour regions nobody watches, for
+--   recon and for mining. Global services that CloudTrail logs in us-east-1 count as us-east-1. The
+--   subject is the long-term key (AKIA...) when the call was signed with one, otherwise the IAM user
+--   or root principal ARN. Only subjects with at least min_baseline_events events between
+--   baseline_start and start are judged, so brand-new keys do not flood the hunt. Calls made by AWS
+--   services on the principal's behalf are ignored.
+-- severity: medium
+-- mitre: [T1535]
+-- engines: [local, athena, lake]
+-- parameters:
+--   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
+--   min_baseline_events: {type: int, default: 5, min: 1, description: Events a subject needs in the baseline to be judged}
+-- window: [baseline_start, end]
+-- references:
+--   - https://github.com/panther-labs/panther-analysis (aws_unused_region)
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+activity AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.arn AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
+             ELSE coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') END AS subject,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        awsregion AS seen_value,
+        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
+    FROM events
+    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
+      AND useridentity.invokedby IS NULL
+      AND sourceipaddress IS NOT NULL
+      AND sourceipaddress NOT LIKE '%amazonaws.com'
+      AND sourceipaddress <> 'AWS Internal'
+),
+known_subjects AS (
+    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
+),
+baseline AS (
+    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
+),
+novel AS (
+    SELECT a.*
+    FROM activity a
+    JOIN known_subjects k ON k.subject = a.subject
+    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
+    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
+)
+SELECT
+    {{ detection }} AS detection,
+    {{ severity }} AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    seen_value AS region,
+    arbitrary(principal_arn) AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    subject_type,
+    subject,
+    seen_value AS new_region
+FROM novel
+GROUP BY recipientaccountid, subject_type, subject, seen_value
+ORDER BY first_seen

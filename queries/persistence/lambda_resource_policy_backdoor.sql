@@ -1,0 +1,58 @@
+-- name: lambda_resource_policy_backdoor
+-- title: Lambda function permission granted to everyone or another account
+-- kind: detection
+-- description: >
+--   lambda:AddPermission with principal "*" or another account's id: anyone (or that account) can
+--   now invoke the function, a persistence path that needs no IAM credentials (Stratus lambda-
+--   backdoor-function). AWS service principals (e.g. s3.amazonaws.com) are left out unless no source
+--   account or ARN condition is set and the principal is "*".
+-- severity: high
+-- mitre: [T1546, T1098]
+-- engines: [local, athena, lake]
+-- parameters:
+--   start: {type: timestamp, description: Window start in UTC (inclusive)}
+--   end: {type: timestamp, description: Window end in UTC (exclusive)}
+-- references:
+--   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-backdoor-function/
+WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        json_extract_scalar(requestparameters, '$.principal') AS grantee,
+        json_extract_scalar(requestparameters, '$.functionName') AS function_name
+    FROM events
+    WHERE eventsource = 'lambda.amazonaws.com'
+      AND eventname LIKE 'AddPermission%'
+      AND (json_extract_scalar(requestparameters, '$.principal') = '*'
+           OR (regexp_like(coalesce(json_extract_scalar(requestparameters, '$.principal'), ''), '^(arn:aws[a-z-]*:iam::)?[0-9]{12}')
+               AND regexp_extract(json_extract_scalar(requestparameters, '$.principal'), '([0-9]{12})', 1) <> recipientaccountid))
+)
+SELECT
+    {{ detection }} AS detection,
+    CASE WHEN bool_or(grantee = '*') THEN 'critical' ELSE {{ severity }} END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ mitre }} AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    array_sort(array_agg(DISTINCT grantee)) AS grantees,
+    array_sort(array_agg(DISTINCT function_name)) AS functions
+FROM hits
+GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress
+ORDER BY first_seen

@@ -1,0 +1,40 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        json_extract_scalar(requestparameters, '$.instanceId') AS instance_id,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket
+    FROM events
+    WHERE eventsource = 'ec2.amazonaws.com'
+      AND (eventname = 'GetPasswordData'
+           OR (eventname = 'DescribeInstanceAttribute' AND json_extract_scalar(requestparameters, '$.attribute') = 'userData'))
+)
+SELECT
+    'ec2_password_or_user_data_harvest' AS detection,
+    CASE WHEN count_if(errorcode IS NULL) > 0 THEN 'high' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1552.005', 'T1552'] AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    count(DISTINCT instance_id) AS instances
+FROM hits
+GROUP BY recipientaccountid, principal_arn, bucket
+HAVING count(DISTINCT instance_id) >= 3
+ORDER BY first_seen

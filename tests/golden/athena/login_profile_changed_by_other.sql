@@ -1,0 +1,40 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+changes AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
+        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        json_extract_scalar(requestparameters, '$.userName') AS target_user,
+        CASE WHEN useridentity.type = 'Root' THEN 'root'
+             ELSE coalesce(regexp_extract(useridentity.arn, '[^/]+$'), useridentity.username)
+        END AS actor_name,
+        lower(coalesce(json_extract_scalar(requestparameters, '$.passwordResetRequired'), 'false')) = 'true' AS reset_required
+    FROM events
+    WHERE eventsource = 'iam.amazonaws.com'
+      AND eventname IN ('CreateLoginProfile', 'UpdateLoginProfile')
+)
+SELECT
+    'login_profile_changed_by_other' AS detection,
+    CASE WHEN bool_and(reset_required OR errorcode IS NOT NULL) THEN 'low' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1098', 'T1078.004'] AS mitre,
+    target_user,
+    bool_and(reset_required) AS password_reset_required,
+    count_if(errorcode IS NOT NULL) AS failed_calls
+FROM changes
+WHERE target_user IS NOT NULL
+  AND coalesce(actor_name, '') <> target_user
+GROUP BY recipientaccountid, principal_arn, sourceipaddress, target_user
+ORDER BY first_seen

@@ -1,0 +1,41 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        json_extract_scalar(responseelements, '$.credentials.accessKeyId') AS minted_key,
+        regexp_like(coalesce(json_extract_scalar(requestparameters, '$.policy'), ''), '"Action"\s*:\s*(\[\s*)?"\*"') AS grants_all
+    FROM events
+    WHERE eventsource = 'sts.amazonaws.com'
+      AND eventname IN ('GetSessionToken', 'GetFederationToken')
+      AND useridentity.accesskeyid LIKE 'AKIA%'
+      AND (eventname = 'GetFederationToken' OR FALSE
+           OR json_extract_scalar(requestparameters, '$.serialNumber') IS NULL)
+)
+SELECT
+    'long_term_key_session_token' AS detection,
+    CASE WHEN bool_or(grants_all) THEN 'high' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1550.001', 'T1078.004'] AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    array_sort(array_agg(DISTINCT minted_key) FILTER (WHERE minted_key IS NOT NULL)) AS minted_keys
+FROM hits
+GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress
+ORDER BY first_seen

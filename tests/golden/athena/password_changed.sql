@@ -1,0 +1,35 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+changes AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.type = 'Root' AS is_root,
+        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id
+    FROM events
+    WHERE errorcode IS NULL
+      AND (
+        (eventsource = 'iam.amazonaws.com' AND eventname = 'ChangePassword')
+        OR (eventsource = 'signin.amazonaws.com' AND eventname = 'PasswordUpdated'
+            AND coalesce(json_extract_scalar(responseelements, '$.PasswordUpdated'), 'Success') = 'Success')
+      )
+)
+SELECT
+    'password_changed' AS detection,
+    CASE WHEN bool_or(is_root) THEN 'high' ELSE 'info' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1098'] AS mitre
+FROM changes
+GROUP BY recipientaccountid, principal_arn, sourceipaddress
+ORDER BY first_seen

@@ -1,0 +1,34 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+root AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
+        coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        eventname = 'ConsoleLogin'
+            AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'
+            AND upper(coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No')) <> 'YES' AS login_without_mfa
+    FROM events
+    WHERE useridentity.type = 'Root'
+      AND coalesce(eventtype, '') <> 'AwsServiceEvent'
+      AND useridentity.invokedby IS NULL
+)
+SELECT
+    'root_activity' AS detection,
+    CASE WHEN bool_or(login_without_mfa) THEN 'critical' ELSE 'high' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1078.004'] AS mitre
+FROM root
+GROUP BY recipientaccountid, principal_arn, sourceipaddress
+ORDER BY first_seen

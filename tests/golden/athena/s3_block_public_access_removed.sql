@@ -1,0 +1,40 @@
+WITH events AS (
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name,
+        coalesce(json_extract_scalar(requestparameters, '$.bucketName'), 'account ' || recipientaccountid) AS scope
+    FROM events
+    WHERE eventsource IN ('s3.amazonaws.com', 's3-control.amazonaws.com')
+      AND (eventname = 'DeletePublicAccessBlock' OR eventname = 'DeleteAccountPublicAccessBlock'
+           OR (eventname IN ('PutPublicAccessBlock', 'PutAccountPublicAccessBlock')
+               AND regexp_like(coalesce(json_format(json_extract(requestparameters, '$.PublicAccessBlockConfiguration')), json_format(json_extract(requestparameters, '$.publicAccessBlock')), ''),
+                               '"(BlockPublicAcls|IgnorePublicAcls|BlockPublicPolicy|RestrictPublicBuckets)"\s*:\s*"?false')))
+)
+SELECT
+    's3_block_public_access_removed' AS detection,
+    CASE WHEN count_if(errorcode IS NULL) = 0 THEN 'medium' ELSE 'high' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1562.001', 'T1530'] AS mitre,
+    count_if(errorcode IS NULL) AS succeeded,
+    array_sort(array_agg(DISTINCT scope)) AS scopes
+FROM hits
+GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress
+ORDER BY first_seen

@@ -1,0 +1,45 @@
+WITH events AS (
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+mfa_failures AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.type = 'Root' AS is_root,
+        coalesce(
+            useridentity.arn,
+            CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+            useridentity.username
+        ) AS principal_arn,
+        CASE WHEN useridentity.type = 'Root' THEN 'root'
+             ELSE coalesce(useridentity.username, regexp_extract(useridentity.arn, '[^/]+$'), useridentity.principalid)
+        END AS user_name
+    FROM events
+    WHERE eventsource = 'signin.amazonaws.com'
+      AND (
+        (eventname = 'ConsoleLogin'
+         AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure'
+         AND upper(coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No')) = 'YES')
+        OR (eventname = 'CheckMfa'
+            AND (coalesce(json_extract_scalar(responseelements, '$.CheckMfa'), 'Failure') <> 'Success'
+                 OR errorcode IS NOT NULL OR errormessage IS NOT NULL))
+      )
+)
+SELECT
+    'console_login_mfa_failure' AS detection,
+    CASE WHEN bool_or(is_root) THEN 'high' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    arbitrary(principal_arn) AS principal_arn,
+    CAST(NULL AS VARCHAR) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1110', 'T1621'] AS mitre,
+    user_name
+FROM mfa_failures
+GROUP BY recipientaccountid, user_name, sourceipaddress
+ORDER BY first_seen

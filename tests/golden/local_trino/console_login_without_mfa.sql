@@ -1,0 +1,32 @@
+WITH events AS (
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+logins AS (
+    SELECT *
+    FROM events
+    WHERE eventsource = 'signin.amazonaws.com'
+      AND eventname = 'ConsoleLogin'
+      AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'
+      AND upper(coalesce(json_extract_scalar(additionaleventdata, '$.MFAUsed'), 'No')) <> 'YES'
+      AND coalesce(useridentity.sessioncontext.attributes.mfaauthenticated, 'false') <> 'true'
+      AND json_extract_scalar(additionaleventdata, '$.SamlProviderArn') IS NULL
+      AND coalesce(useridentity.arn, '') NOT LIKE '%:assumed-role/AWSReservedSSO%'
+)
+SELECT
+    'console_login_without_mfa' AS detection,
+    CASE WHEN arbitrary(useridentity.type) = 'Root' THEN 'critical' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    coalesce(useridentity.arn, useridentity.username) AS principal_arn,
+    CAST(NULL AS VARCHAR) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1078.004'] AS mitre
+FROM logins
+GROUP BY recipientaccountid, coalesce(useridentity.arn, useridentity.username), sourceipaddress
+ORDER BY first_seen

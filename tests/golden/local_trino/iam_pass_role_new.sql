@@ -1,0 +1,71 @@
+WITH events AS (
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/01' AND '2026/10/28' AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+passes AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
+        coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn) AS actor,
+        useridentity.arn AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        coalesce(
+            json_extract_scalar(requestparameters, '$.role'),
+            json_extract_scalar(requestparameters, '$.roleArn'),
+            json_extract_scalar(requestparameters, '$.roleARN'),
+            json_extract_scalar(requestparameters, '$.RoleArn'),
+            json_extract_scalar(requestparameters, '$.serviceRole'),
+            json_extract_scalar(requestparameters, '$.executionRoleArn'),
+            json_extract_scalar(requestparameters, '$.taskRoleArn'),
+            json_extract_scalar(requestparameters, '$.iamInstanceProfile.arn'),
+            json_extract_scalar(requestparameters, '$.iamInstanceProfile.name'),
+            json_extract_scalar(requestparameters, '$.IamInstanceProfile.Arn'),
+            json_extract_scalar(requestparameters, '$.IamInstanceProfile.Name'),
+            regexp_extract(coalesce(errormessage, ''), 'iam:PassRole on resource: ([^ ]+)', 1)
+        ) AS passed_role,
+        coalesce(errormessage, '') LIKE '%iam:PassRole%' AS denied_pass,
+        from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
+    FROM events
+    WHERE useridentity.invokedby IS NULL
+      AND (
+        (eventsource = 'ec2.amazonaws.com' AND eventname IN ('RunInstances', 'AssociateIamInstanceProfile', 'ReplaceIamInstanceProfileAssociation'))
+        OR (eventsource = 'lambda.amazonaws.com' AND (eventname LIKE 'CreateFunction%' OR eventname LIKE 'UpdateFunctionConfiguration%'))
+        OR (eventsource = 'cloudformation.amazonaws.com' AND eventname IN ('CreateStack', 'UpdateStack', 'CreateStackSet'))
+        OR (eventsource = 'glue.amazonaws.com' AND eventname IN ('CreateDevEndpoint', 'CreateJob', 'UpdateJob', 'UpdateDevEndpoint'))
+        OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob'))
+        OR (eventsource = 'ecs.amazonaws.com' AND eventname = 'RegisterTaskDefinition')
+        OR (eventsource = 'codebuild.amazonaws.com' AND eventname IN ('CreateProject', 'UpdateProject'))
+        OR (eventsource = 'datapipeline.amazonaws.com' AND eventname = 'CreatePipeline')
+        OR coalesce(errormessage, '') LIKE '%iam:PassRole%'
+      )
+),
+with_role AS (
+    SELECT * FROM passes WHERE passed_role IS NOT NULL AND passed_role <> ''
+),
+baseline AS (
+    SELECT DISTINCT actor, passed_role FROM with_role WHERE NOT in_window AND errorcode IS NULL
+),
+novel AS (
+    SELECT w.*
+    FROM with_role w
+    LEFT JOIN baseline b ON b.actor = w.actor AND b.passed_role = w.passed_role
+    WHERE w.in_window AND (b.actor IS NULL OR w.denied_pass)
+)
+SELECT
+    'iam_pass_role_new' AS detection,
+    CASE WHEN bool_or(denied_pass) THEN 'high' ELSE 'medium' END AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    arbitrary(principal_arn) AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1098', 'T1548'] AS mitre,
+    passed_role,
+    bool_or(denied_pass) AS denied_pass
+FROM novel
+GROUP BY recipientaccountid, actor, passed_role
+ORDER BY first_seen

@@ -1,0 +1,70 @@
+WITH events AS (
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/01' AND '2026/10/28' AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+activity AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.arn AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
+             ELSE coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') END AS subject,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        CASE
+            WHEN useragent IS NULL OR useragent = '' THEN 'none'
+            WHEN lower(useragent) LIKE '%terraform%' THEN 'terraform'
+            WHEN lower(useragent) LIKE '%pulumi%' THEN 'pulumi'
+            WHEN lower(useragent) LIKE '%aws-cli%' THEN 'aws-cli'
+            WHEN lower(useragent) LIKE '%boto3%' OR lower(useragent) LIKE 'botocore%' THEN 'boto3'
+            WHEN lower(useragent) LIKE '%aws-sdk-go%' THEN 'sdk-go'
+            WHEN lower(useragent) LIKE '%aws-sdk-java%' THEN 'sdk-java'
+            WHEN lower(useragent) LIKE '%aws-sdk-js%' OR lower(useragent) LIKE '%aws-sdk-nodejs%' THEN 'sdk-js'
+            WHEN lower(useragent) LIKE '%aws-sdk-dotnet%' OR lower(useragent) LIKE '%aws-powershell%' THEN 'sdk-dotnet'
+            WHEN lower(useragent) LIKE '%aws-sdk-%' THEN 'sdk-other'
+            WHEN lower(useragent) LIKE '%console%amazonaws.com%' OR lower(useragent) LIKE '%signin.amazonaws.com%'
+                 OR lower(useragent) LIKE 'aws internal%' OR lower(useragent) LIKE '%aws-internal%' THEN 'console'
+            WHEN lower(useragent) LIKE 'mozilla/%' THEN 'browser'
+            ELSE coalesce(nullif(regexp_extract(lower(useragent), '^\[?([a-z][a-z0-9.-]*)', 1), ''), 'other')
+        END AS seen_value,
+        from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
+    FROM events
+    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
+      AND useridentity.invokedby IS NULL
+      AND sourceipaddress IS NOT NULL
+      AND sourceipaddress NOT LIKE '%amazonaws.com'
+      AND sourceipaddress <> 'AWS Internal'
+),
+known_subjects AS (
+    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= 5
+),
+baseline AS (
+    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
+),
+novel AS (
+    SELECT a.*
+    FROM activity a
+    JOIN known_subjects k ON k.subject = a.subject
+    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
+    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
+)
+SELECT
+    'key_new_user_agent_family' AS detection,
+    'medium' AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    arbitrary(awsregion) AS region,
+    arbitrary(principal_arn) AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    arbitrary(sourceipaddress) AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1078.004'] AS mitre,
+    subject_type,
+    subject,
+    seen_value AS user_agent_family,
+    array_sort(array_agg(DISTINCT useragent)) AS user_agents
+FROM novel
+GROUP BY recipientaccountid, subject_type, subject, seen_value
+ORDER BY first_seen

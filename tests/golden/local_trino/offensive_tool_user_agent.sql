@@ -1,0 +1,34 @@
+WITH events AS (
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+),
+hits AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        errorcode, requestparameters, responseelements,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
+                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
+                 useridentity.invokedby) AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        useridentity.username AS actor_name
+    FROM events
+    WHERE useragent IS NOT NULL AND regexp_like(lower(useragent), 'trufflehog|distrib#kali|\+kali|kali[0-9]*-(amd64|arm64)|\.kali|parrot|pacu|s3 browser|blackarch|pentoo|cloudfox')
+)
+SELECT
+    'offensive_tool_user_agent' AS detection,
+    'high' AS severity,
+    min(eventtime) AS first_seen,
+    max(eventtime) AS last_seen,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    principal_arn AS principal_arn,
+    arbitrary(access_key_id) AS access_key_id,
+    sourceipaddress AS source_ip,
+    arbitrary(useragent) AS user_agent,
+    array_sort(array_agg(DISTINCT eventname)) AS event_names,
+    count(*) AS event_count,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    ARRAY['T1078.004', 'T1588.002'] AS mitre,
+    count_if(errorcode IS NULL) AS succeeded
+FROM hits
+GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress, useragent
+ORDER BY first_seen
