@@ -20,7 +20,8 @@ venv: $(VENV)/.installed
 # The main job: demo data -> local store -> every detection -> every notebook rendered, with the index.
 demo: $(VENV)/.installed
 	$(PY) -m trailbook.cli findings --source demo --out $(TRAILBOOK_HOME)/demo-findings.jsonl
-	$(PY) -m trailbook.cli report --notebooks all --engine local --out reports
+	$(PY) -m trailbook.cli report --notebooks all --engine local \
+		--start 2026-10-22T00:00:00Z --end 2026-10-29T00:00:00Z --out reports
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup -q

@@ -64,7 +64,10 @@ def test_report_renders_title_findings_plot_and_no_code(run, tmp_path):
     assert _title(dom) == run.notebooks[0].title == "Fixture report: root and console sign-ins"
     assert 'class="trailbook-findings"' in dom and "trailbook-table" in dom
     assert re.search(r"<img[^>]+src=\"data:image/png;base64,", dom), "no plot image"
-    assert "jp-InputArea" not in dom and "tb.notebook" not in dom and "import trailbook" not in dom
+    code_cells = re.findall(r'class="(jp-Cell jp-CodeCell[^"]*)"', dom)
+    assert code_cells and all("jp-mod-noInput" in c for c in code_cells), "a code cell shows its code"
+    assert not re.search(r'class="[^"]*\bjp-(InputPrompt|CodeMirrorEditor)\b', dom)
+    assert "tb.notebook" not in dom and "import trailbook" not in dom
     assert dom.rindex("trailbook-evidence") > dom.rindex("data:image/png")  # the appendix comes last
 
     for name, target in (("report_ok.png", page), ("index.png", run.index_path)):

@@ -176,3 +176,19 @@ def test_window_days_exclusive_end():
 def test_help_lists_parameters(catalog):
     text = catalog["root_activity"].help()
     assert "start: timestamp" in text and "T1078.004" in text
+
+
+def test_relative_default_follows_its_anchor(tmp_path):
+    header = GOOD_HEADER.replace(
+        "--   end: {{type: timestamp, description: Window end}}",
+        "--   end: {{type: timestamp, description: Window end}}\n"
+        "--   baseline_start: {{type: timestamp, default: start - 14d, description: Baseline start}}",
+    ).replace("-- parameters:", "-- window: [baseline_start, end]\n-- parameters:")
+    query = C.load_query(write(tmp_path, header=header))
+    assert C.validate(query) == []
+    typed = query.coerce({"start": "2026-10-22", "end": "2026-10-29"})
+    assert typed["baseline_start"] == dt.datetime(2026, 10, 8, tzinfo=dt.timezone.utc)
+    rendered = query.render(_Fragments(), start="2026-10-22", end="2026-10-29")
+    assert "date_partition BETWEEN '2026/10/08' AND '2026/10/28'" in rendered.sql
+    explicit = query.coerce({"start": "2026-10-22", "end": "2026-10-29", "baseline_start": "2026-10-01"})
+    assert explicit["baseline_start"] == dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)

@@ -119,7 +119,11 @@ class FakeLakeService:
                          None if rec.get("sessionCredentialFromConsole") is None
                          else str(rec["sessionCredentialFromConsole"]).lower(), json.dumps(rec)])
         if rows:
-            self.con.executemany(f'INSERT INTO "{eds_id}" VALUES ({", ".join("?" * len(cols))})', rows)
+            names = ["eventtime"] + native + ["readonly", "sessioncredentialfromconsole", "eventjson"]
+            frame = pd.DataFrame(rows, columns=names).astype({"readonly": "boolean"})
+            self.con.register("fake_lake_rows", frame)
+            self.con.execute(f'INSERT INTO "{eds_id}" SELECT * FROM fake_lake_rows')
+            self.con.unregister("fake_lake_rows")
         self.events = len(rows)
         self.bytes_per_event = bytes_per_event
         self.queries: dict[str, dict] = {}

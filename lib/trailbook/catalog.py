@@ -54,6 +54,8 @@ BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# A timestamp default relative to another timestamp parameter, e.g. `start - 14d`.
+_RELATIVE_DEFAULT = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*([-+])\s*(\d+)\s*([dhm])\s*$")
 _SOURCE_READ = re.compile(r"\{\{\s*source\s*\}\}(\s+(AS\s+)?[a-z_]+)?\s+WHERE\s+\{\{\s*time_filter\s*\}\}", re.I)
 
 
@@ -120,17 +122,34 @@ class Query:
                 f"{self.name}: unknown parameter(s) {unknown}; declared: {sorted(self.params)}"
             )
         typed: dict[str, Any] = {}
+        relative: dict[str, tuple[str, dt.timedelta]] = {}
         for name, param in self.params.items():
+            if name not in values and self.relative_default(param) is not None:
+                relative[name] = self.relative_default(param)  # type: ignore[assignment]
+                continue
             value = values.get(name, param.default)
             if value is None and param.type.startswith("list["):
                 value = ()
             if value is None:
                 raise P.ParameterError(f"{self.name}: parameter {name!r} ({param.type}) is required")
             typed[name] = param.coerce(value)
+        for name, (anchor, offset) in relative.items():
+            typed[name] = typed[anchor] + offset
         start, end = typed[self.window[0]], typed[self.window[1]]
         if not start < end:
             raise P.ParameterError(f"{self.name}: window start {P.iso(start)} is not before end {P.iso(end)}")
         return typed
+
+    def relative_default(self, param: P.Param) -> tuple[str, dt.timedelta] | None:
+        """(anchor, offset) when a timestamp's default is written relative to another, like `start - 14d`."""
+        if param.type != "timestamp" or not isinstance(param.default, str):
+            return None
+        match = _RELATIVE_DEFAULT.match(param.default)
+        if not match or match.group(1) not in self.params or match.group(1) == param.name:
+            return None
+        amount = int(match.group(3)) * (1 if match.group(2) == "+" else -1)
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(4)]
+        return match.group(1), dt.timedelta(**{unit: amount})
 
     def render(self, engine: FragmentProvider, **values: Any) -> Rendered:
         typed = self.coerce(values)
@@ -301,7 +320,10 @@ def validate(query: Query) -> list[str]:
             say(f"parameter {param.name!r} has no description")
         if param.name in BUILTINS:
             say(f"parameter {param.name!r} shadows a built-in fragment")
-        if param.default is not None:
+        relative = query.relative_default(param)
+        if relative is not None and query.params[relative[0]].type != "timestamp":
+            say(f"default of {param.name!r} is relative to {relative[0]!r}, which is not a timestamp")
+        elif relative is None and param.default is not None:
             try:
                 param.coerce(param.default)
             except P.ParameterError as exc:
@@ -315,7 +337,8 @@ def validate(query: Query) -> list[str]:
     undeclared = used - set(query.params) - set(BUILTINS)
     if undeclared:
         say(f"placeholders {sorted(undeclared)} are not declared parameters")
-    unused = set(query.params) - used - set(query.window)
+    anchors = {r[0] for r in map(query.relative_default, query.params.values()) if r}
+    unused = set(query.params) - used - set(query.window) - anchors
     if unused:
         say(f"parameters {sorted(unused)} are declared but never used")
     reads = len(re.findall(r"\{\{\s*source\s*\}\}", query.sql))
@@ -332,6 +355,8 @@ def validate(query: Query) -> list[str]:
 def _sample_values(query: Query) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, param in query.params.items():
+        if query.relative_default(param) is not None:
+            continue
         if param.default is None and param.type == "timestamp":
             values[name] = "2026-10-01T00:00:00Z" if name == query.window[0] else "2026-10-29T00:00:00Z"
         elif param.default is None and not param.type.startswith("list["):

@@ -111,28 +111,44 @@ def cmd_queries(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from . import reports
 
-    result = reports.run_report(
-        args.notebooks or ["all"],
-        engine=args.engine,
-        start=args.start,
-        end=args.end,
-        params=dict(kv.split("=", 1) for kv in args.param or []),
-        params_file=args.params,
-        out_dir=Path(args.out),
-        fail_on=args.fail_on,
-        redact=args.redact,
-        jobs=args.jobs,
-        cell_timeout=args.cell_timeout,
-        progress=not args.quiet,
-    )
-    print(f"report: {result.index_path}")
+    try:
+        result = reports.run_report(
+            "all" if not args.notebooks or args.notebooks == ["all"] else args.notebooks,
+            engine=args.engine,
+            start=args.start,
+            end=args.end,
+            params=_key_values(args.param),
+            params_file=args.params,
+            out_dir=Path(args.out),
+            fail_on=args.fail_on,
+            redact=args.redact,
+            jobs=args.jobs,
+            cell_timeout=args.cell_timeout,
+            progress=not args.quiet,
+        )
+    except reports.ReportUsageError as exc:
+        print(f"trailbook: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for notebook in result.notebooks:
+        print(f"  {notebook.name}: {notebook.status}", file=sys.stderr)
+    print(f"report index: {result.index_path}")
     return result.exit_code
+
+
+def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:
+    values = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"trailbook: -p expects NAME=VALUE, got {pair!r}")
+        name, value = pair.split("=", 1)
+        values[name.strip()] = value
+    return values
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     from . import lab
 
-    return lab.main(port=args.port, no_browser=args.no_browser)
+    return lab.run_lab(port=args.port, open_browser=not args.no_browser)
 
 
 def cmd_athena_ddl(args: argparse.Namespace) -> int:
@@ -194,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="run notebooks headlessly into a rendered, hashed run directory")
     p.add_argument("--notebooks", nargs="+", help="notebook names, or 'all' (default)")
     p.add_argument("--engine", default="local", choices=("local", "athena", "lake"))
-    _add_window(p)
+    _add_window(p, required=True)
     p.add_argument("--params", help="YAML or JSON file of notebook parameters")
     p.add_argument("-p", "--param", action="append", help="one parameter, NAME=VALUE (repeatable)")
     p.add_argument("--out", default="reports", help="folder that receives the dated run directory")
@@ -207,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("lab", help="start JupyterLab on the notebooks with the trailbook kernel")
-    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--port", type=int, help="port (default: Jupyter chooses a free one)")
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)
 

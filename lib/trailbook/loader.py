@@ -43,7 +43,7 @@ JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson
 MAX_REASONS = 5  # bad-record reasons kept per file (the count is always exact)
 
 # Regex texts shared with the store's SQL (DuckDB's RE2 reads them the same way).
-CANONICAL_TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+CANONICAL_TIME_RE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ"
 PATH_ACCOUNT_RE = r"AWSLogs/(?:o-[a-z0-9]+/)?(\d{12})/CloudTrail/"
 PATH_REGION_RE = r"AWSLogs/(?:o-[a-z0-9]+/)?\d{12}/CloudTrail/([a-z0-9-]+)/"
 
@@ -275,7 +275,7 @@ def _take_document(document: object, result: FileRead, where: str) -> str | None
         if items and not any(isinstance(i, dict) and _looks_like_event(i) for i in items):
             return None
         for index, item in enumerate(items):
-            _take_record(item, result, f"{where}[{index}]")
+            _take_record(item, result, f"{where}[{index}]: ")
         return "array"
     if not isinstance(document, dict):
         return None
@@ -284,12 +284,12 @@ def _take_document(document: object, result: FileRead, where: str) -> str | None
     records = document.get("Records")
     if isinstance(records, list):
         for index, item in enumerate(records):
-            _take_record(item, result, f"{where}Records[{index}]")
+            _take_record(item, result, f"{where}Records[{index}]: ")
         return "records"
     events = document.get("Events")
     if isinstance(events, list) and (not events or _looks_like_lookup(events)):
         for index, item in enumerate(events):
-            _take_record(_from_lookup(item), result, f"{where}Events[{index}]")
+            _take_record(_from_lookup(item), result, f"{where}Events[{index}]: ")
         return "lookup-events"
     if _looks_like_event(document):
         _take_record(document, result, where)

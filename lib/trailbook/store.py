@@ -40,8 +40,11 @@ from trailbook import loader, schema
 DB_NAME = "trailbook.duckdb"
 TABLE = "cloudtrail"
 FILES_TABLE = "ingested_files"
-MAX_OBJECT_SIZE = 33_554_432
-TEMP_RECORDS_PER_FILE = 50_000  # Python-path events per temporary Records file
+# One CloudTrail file is one JSON value, and DuckDB buffers whole values: batches use 32 MB
+# (DuckDB's default is 16 MB); a bigger file is staged alone with a limit that fits it.
+MAX_OBJECT_SIZE = 32 << 20
+RAW_MAX_OBJECT_SIZE = 256 << 20  # raw_view_sql: ad-hoc queries over any file
+TEMP_FILE_BYTES = 16 << 20  # Python-path records per temporary Records file
 
 _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   path VARCHAR PRIMARY KEY,
@@ -125,11 +128,11 @@ def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCon
 
 # ---------------------------------------------------------------- SQL pieces
 
-def _read_json_sql(files_sql: str) -> str:
+def _read_json_sql(files_sql: str, max_object_size: int = MAX_OBJECT_SIZE) -> str:
     """read_json over Records files: the fast, robust form (perf.md §0 and §5)."""
     return (
         f"read_json({files_sql}, format = 'newline_delimited', records = true, "
-        f"case_insensitive_keys = true, maximum_object_size = {MAX_OBJECT_SIZE}, filename = true, "
+        f"case_insensitive_keys = true, maximum_object_size = {max_object_size}, filename = true, "
         f"columns = {{'Records': '{schema.records_struct()}'}})"
     )
 
@@ -172,7 +175,7 @@ def raw_view_sql(source_glob: str | Path | list) -> str:
     return (
         f"SELECT\n  {projection}\n"
         f"FROM (SELECT filename AS _src, unnest(Records, max_depth := 2)\n"
-        f"      FROM {_read_json_sql(files_sql)})\n"
+        f"      FROM {_read_json_sql(files_sql, RAW_MAX_OBJECT_SIZE)})\n"
         f"WHERE eventname IS NOT NULL AND eventname <> '' AND eventtime IS NOT NULL"
     )
 
@@ -183,7 +186,7 @@ def _staged_ddl() -> str:
     return "CREATE OR REPLACE TEMP TABLE staged (" + ", ".join(cols) + ")"
 
 
-def _stage_sql(source: str) -> str:
+def _stage_sql(source: str, max_object_size: int = MAX_OBJECT_SIZE) -> str:
     """One row per record, sorted by eventtime (sorting here costs little: it overlaps the read).
 
     A file whose Records is [] gives one placeholder row (_n = 0) and a file without Records
@@ -193,7 +196,7 @@ def _stage_sql(source: str) -> str:
     return (
         f"INSERT INTO staged SELECT * FROM (SELECT {source}, len(Records), "
         "unnest(CASE WHEN len(Records) > 0 THEN Records ELSE [NULL] END, max_depth := 2) "
-        f"FROM {_read_json_sql('$files')}) ORDER BY eventtime"
+        f"FROM {_read_json_sql('$files', max_object_size)}) ORDER BY eventtime"
     )
 
 
@@ -318,7 +321,14 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
             slow.append(item)
 
     # Fast path: straight from the files; anything DuckDB cannot take cleanly goes slow.
-    statements, failed = _stage(con, [item.path for item in fast], source=None)
+    sizes = {item.path: _json_size(item.path) for item in fast}
+    statements, failed = _stage(
+        con, [item.path for item in fast if sizes[item.path] < MAX_OBJECT_SIZE], source=None)
+    for item in fast:
+        if sizes[item.path] >= MAX_OBJECT_SIZE:  # a big file: alone, with room for it
+            count, errors = _stage(con, [item.path], None, sizes[item.path] + (1 << 20))
+            statements += count
+            failed |= errors
     stats = _file_stats(con) if fast else {}
     for item in fast:
         row = stats.get(item.path)
@@ -374,8 +384,19 @@ def _starts_like_records(path: str) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(b'{"Records":')
 
 
-def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None
-           ) -> tuple[int, dict[str, str]]:
+def _json_size(path: str) -> int:
+    """Uncompressed size: gzip stores it (mod 4 GiB) in its last 4 bytes."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        if handle.read(2) != b"\x1f\x8b" or size < 18:
+            return size
+        handle.seek(-4, os.SEEK_END)
+        stored = int.from_bytes(handle.read(4), "little")
+    return stored if size < (1 << 32) else max(stored, size)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None,
+           max_object_size: int = MAX_OBJECT_SIZE) -> tuple[int, dict[str, str]]:
     """Stage paths; bisect a failing set down to its failing files.
 
     Returns the number of statements that staged rows and {failing path: DuckDB's reason}.
@@ -385,17 +406,22 @@ def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None
         return 0, {}
     try:
         if source is None:
-            con.execute(_stage_sql("filename"), {"files": paths})
+            con.execute(_stage_sql("filename", max_object_size), {"files": paths})
         else:
-            con.execute(_stage_sql("$src"), {"files": paths, "src": source})
+            con.execute(_stage_sql("$src", max_object_size), {"files": paths, "src": source})
         return 1, {}
+    except _NOT_ABOUT_THE_FILE:
+        raise  # memory or an interrupt: retrying file by file would misreport good files as bad
     except duckdb.Error as exc:
         if len(paths) == 1:
             return 0, {paths[0]: _first_line(str(exc))}
     middle = len(paths) // 2
-    first_count, first_failed = _stage(con, paths[:middle], source)
-    second_count, second_failed = _stage(con, paths[middle:], source)
+    first_count, first_failed = _stage(con, paths[:middle], source, max_object_size)
+    second_count, second_failed = _stage(con, paths[middle:], source, max_object_size)
     return first_count + second_count, first_failed | second_failed
+
+
+_NOT_ABOUT_THE_FILE = (duckdb.OutOfMemoryException, duckdb.InterruptException, duckdb.FatalException)
 
 
 def _first_line(message: str) -> str:
@@ -406,6 +432,30 @@ def _file_stats(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     cursor = con.execute(_FILE_STATS_SQL)
     names = [d[0] for d in cursor.description]
     return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+
+def _write_records_files(events: list[dict], temp_dir: Path) -> list[str]:
+    """Compact ``{"Records": [...]}`` files of at most about TEMP_FILE_BYTES each."""
+    paths: list[str] = []
+    chunk: list[bytes] = []
+    size = 0
+
+    def flush() -> None:
+        handle, path = tempfile.mkstemp(suffix=".json", dir=temp_dir)
+        with os.fdopen(handle, "wb") as out:
+            out.write(b'{"Records":[' + b",".join(chunk) + b"]}")
+        paths.append(path)
+
+    for event in events:
+        text = orjson.dumps(event)
+        if chunk and size + len(text) > TEMP_FILE_BYTES:
+            flush()
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        flush()
+    return paths
 
 
 def _read_slow(con: duckdb.DuckDBPyConnection, item: _Pending, temp_dir: Path,
@@ -422,13 +472,7 @@ def _read_slow(con: duckdb.DuckDBPyConnection, item: _Pending, temp_dir: Path,
         item.status, item.reason = "bad", result.error
         return 0
     item.bad_records = result.bad_records
-    temps: list[str] = []
-    for start in range(0, len(result.events), TEMP_RECORDS_PER_FILE):
-        chunk = result.events[start:start + TEMP_RECORDS_PER_FILE]
-        handle, temp = tempfile.mkstemp(suffix=".json", dir=temp_dir)
-        with os.fdopen(handle, "wb") as out:
-            out.write(orjson.dumps({"Records": chunk}))
-        temps.append(temp)
+    temps = _write_records_files(result.events, temp_dir)
     statements, failed = _stage(con, temps, source=item.path)
     for temp in temps:
         os.unlink(temp)

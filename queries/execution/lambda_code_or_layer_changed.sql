@@ -1,18 +1,23 @@
 -- name: lambda_code_or_layer_changed
--- title: Lambda function code overwritten, or layers / extensions added
+-- title: Lambda function code overwritten, or layers / extensions added, by a new hand
 -- kind: detection
 -- description: >
 --   UpdateFunctionCode (code overwritten) or UpdateFunctionConfiguration adding layers (a layer can
---   carry an extension that sees every invocation). Event names carry API-version suffixes
---   (UpdateFunctionCode20150331v2). Deployment pipelines do this routinely: exclude them with
---   excluded_principals (ARN LIKE patterns). Stratus lambda-overwrite-code, lambda-layer-extension.
+--   carry an extension that sees every invocation) by a principal that made no such change to that
+--   function between baseline_start and start. Deployment pipelines redeploy the same functions
+--   every day and stay quiet; an attacker backdooring a function is new to it. Event names carry
+--   API-version suffixes (UpdateFunctionCode20150331v2). Pipelines can also be excluded outright
+--   with excluded_principals (ARN LIKE patterns). Stratus lambda-overwrite-code, lambda-layer-
+--   extension.
 -- severity: medium
 -- mitre: [T1525, T1546]
 -- engines: [local, athena, lake]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   excluded_principals: {type: 'list[string]', default: [], description: Principal ARN patterns (SQL LIKE) of deployment pipelines to leave out}
+-- window: [baseline_start, end]
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-overwrite-code/
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-layer-extension/
@@ -28,19 +33,28 @@ hits AS (
                  useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         useridentity.username AS actor_name,
-        coalesce(json_extract_scalar(requestparameters, '$.functionName'), json_extract_scalar(requestparameters, '$.layerName')) AS function_name,
-        json_extract(requestparameters, '$.layers') IS NOT NULL AS adds_layers
+        regexp_extract(coalesce(json_extract_scalar(requestparameters, '$.functionName'), ''), '[^:]*$') AS function_name,
+        json_extract(requestparameters, '$.layers') IS NOT NULL AS adds_layers,
+        coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn) AS actor,
+        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
     FROM events
     WHERE eventsource = 'lambda.amazonaws.com'
       AND (eventname LIKE 'UpdateFunctionCode%'
            OR (eventname LIKE 'UpdateFunctionConfiguration%' AND json_extract(requestparameters, '$.layers') IS NOT NULL))
 ),
+known AS (
+    SELECT DISTINCT actor, function_name, adds_layers FROM hits WHERE NOT in_window AND errorcode IS NULL
+),
+excluded AS (
+    SELECT DISTINCT h.eventid FROM hits h CROSS JOIN UNNEST({{ excluded_principals }}) AS x(pattern)
+    WHERE h.principal_arn LIKE x.pattern
+),
 kept AS (
     SELECT h.*
     FROM hits h
-    LEFT JOIN (SELECT DISTINCT h2.eventid FROM hits h2 CROSS JOIN UNNEST({{ excluded_principals }}) AS x(pattern)
-               WHERE h2.principal_arn LIKE x.pattern) e ON e.eventid = h.eventid
-    WHERE e.eventid IS NULL
+    LEFT JOIN known k ON k.actor = h.actor AND k.function_name = h.function_name AND k.adds_layers = h.adds_layers
+    LEFT JOIN excluded e ON e.eventid = h.eventid
+    WHERE h.in_window AND k.actor IS NULL AND e.eventid IS NULL
 )
 SELECT
     {{ detection }} AS detection,

@@ -12,7 +12,7 @@
 -- mitre: [T1098, T1548]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
 -- window: [baseline_start, end]

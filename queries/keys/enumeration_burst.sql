@@ -7,7 +7,8 @@
 --   or at least min_regions regions. This is what a leaked key looks like in its first minutes
 --   (sts get-caller-identity, then iam list-*, s3 ls, ec2 describe-* in every region). Thresholds
 --   follow Elastic's multi-region Describe hunt (>= 10 regions) and Sigma's enumeration counts
---   (> 5 in 10 minutes), lowered for services (anchors.md 3.13). Infrastructure-as-code tools read
+--   (> 5 in 10 minutes), lowered to 4 regions; 8 services sits above what one automation job or
+--   one engineer's session reads in 15 minutes (anchors.md 3.13). Infrastructure-as-code tools read
 --   many services by design: user agents matching excluded_user_agents (SQL LIKE on the lower-cased
 --   agent; default terraform, pulumi, the console) are left out.
 -- severity: medium
@@ -18,7 +19,7 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 --   bucket_minutes: {type: int, default: 15, min: 1, max: 1440, description: Length of the counting bucket in minutes}
 --   min_calls: {type: int, default: 15, min: 1, description: Discovery calls in one bucket}
---   min_services: {type: int, default: 5, min: 1, description: Distinct services (eventSource) in one bucket}
+--   min_services: {type: int, default: 8, min: 1, description: Distinct services (eventSource) in one bucket}
 --   min_regions: {type: int, default: 4, min: 1, description: Distinct regions in one bucket}
 --   excluded_user_agents: {type: 'list[string]', default: ['%terraform%', '%pulumi%', '%console%.amazonaws.com%', 'aws internal%'], description: LIKE patterns of lower-cased user agents to leave out}
 -- references:

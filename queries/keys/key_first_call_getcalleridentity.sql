@@ -5,17 +5,17 @@
 --   "Who am I?" is the first thing anyone does with credentials they found. This reports a
 --   long-term key (AKIA...) or an IAM user / root principal whose first call from a source IP it
 --   never used in the baseline (baseline_start to start) is sts:GetCallerIdentity. With
---   min_baseline_events 0 (the default) brand-new keys are judged too: their first source is new
+--   min_subject_history 0 (the default) brand-new keys are judged too: their first source is new
 --   by definition, so a fresh key whose first act is GetCallerIdentity is reported.
 --   Elastic discovery_new_terms_sts_getcalleridentity; TruffleHog verifies keys this way (anchors.md 3.12).
 -- severity: medium
 -- mitre: [T1033, T1078.004]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
---   min_baseline_events: {type: int, default: 0, min: 0, description: Events a subject needs in the baseline to be judged (0 judges new keys too)}
+--   min_subject_history: {type: int, default: 0, min: 0, description: Events a subject needs in the baseline to be judged (0 judges new keys too)}
 -- window: [baseline_start, end]
 -- references:
 --   - https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
@@ -50,7 +50,7 @@ novel AS (
     FROM activity a
     JOIN subject_history h ON h.subject = a.subject
     LEFT JOIN baseline b ON b.subject = a.subject AND b.sourceipaddress = a.sourceipaddress
-    WHERE a.in_window AND b.subject IS NULL AND h.baseline_events >= {{ min_baseline_events }}
+    WHERE a.in_window AND b.subject IS NULL AND h.baseline_events >= {{ min_subject_history }}
 ),
 first_calls AS (
     SELECT subject, sourceipaddress, min(eventtime) AS first_time FROM novel GROUP BY subject, sourceipaddress

@@ -3,17 +3,17 @@
 -- kind: detection
 -- description: >
 --   First-seen against a trailing baseline: a long-term key or IAM user / root principal makes calls
---   in an AWS region it never touched in the baseline. Attackers favour regions nobody watches, for
---   recon and for mining. Global services that CloudTrail logs in us-east-1 count as us-east-1. The
---   subject is the long-term key (AKIA...) when the call was signed with one, otherwise the IAM user
---   or root principal ARN. Only subjects with at least min_baseline_events events between
---   baseline_start and start are judged, so brand-new keys do not flood the hunt. Calls made by AWS
---   services on the principal's behalf are ignored.
+--   in an AWS region it never touched in the baseline (one finding per subject, listing every new
+--   region). Attackers favour regions nobody watches, for recon and for mining. Global services that
+--   CloudTrail logs in us-east-1 count as us-east-1. The subject is the long-term key (AKIA...) when
+--   the call was signed with one, otherwise the IAM user or root principal ARN. Only subjects with
+--   at least min_baseline_events events between baseline_start and start are judged, so brand-new
+--   keys do not flood the hunt. Calls made by AWS services on the principal's behalf are ignored.
 -- severity: medium
 -- mitre: [T1535]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
 --   min_baseline_events: {type: int, default: 5, min: 1, description: Events a subject needs in the baseline to be judged}
@@ -59,7 +59,7 @@ SELECT
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    seen_value AS region,
+    min_by(seen_value, eventtime) AS region,
     arbitrary(principal_arn) AS principal_arn,
     arbitrary(access_key_id) AS access_key_id,
     arbitrary(sourceipaddress) AS source_ip,
@@ -70,7 +70,7 @@ SELECT
     {{ mitre }} AS mitre,
     subject_type,
     subject,
-    seen_value AS new_region
+    array_sort(array_agg(DISTINCT seen_value)) AS new_regions
 FROM novel
-GROUP BY recipientaccountid, subject_type, subject, seen_value
+GROUP BY recipientaccountid, subject_type, subject
 ORDER BY first_seen

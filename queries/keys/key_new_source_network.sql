@@ -13,7 +13,7 @@
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
 --   min_baseline_events: {type: int, default: 5, min: 1, description: Events a subject needs in the baseline to be judged}

@@ -14,7 +14,7 @@
 -- mitre: [T1496, T1578.002]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Start of the trailing baseline (UTC); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Detection window end in UTC (exclusive)}
 --   unusual_types: {type: string, default: '^(p[0-9]|g[0-9]|gr[0-9]|inf[0-9]|trn[0-9]|dl[0-9]|f[0-9]|vt[0-9]|x[0-9])[a-z0-9-]*\.|\.(metal.*|(1[2-9]|[2-9][0-9]|1[0-9][0-9])xlarge)$', description: Regular expression over the instance type that marks GPU / accelerator / very large instances}

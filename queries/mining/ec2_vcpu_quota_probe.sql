@@ -5,7 +5,7 @@
 --   Before mining, attackers check how many vCPUs they may start in each region (Service Quotas
 --   GetServiceQuota / GetAWSDefaultServiceQuota / ListServiceQuotas for service ec2) and ask for more
 --   (RequestServiceQuotaIncrease). Reported when one principal looks at ec2 quotas in at least
---   min_regions regions within bucket_minutes, or requests an increase of one of the vCPU quotas in
+--   min_quota_regions regions within bucket_minutes, or requests an increase of one of the vCPU quotas in
 --   quota_codes (high). Elastic discovery_servicequotas_multi_region_service_quota_requests uses
 --   L-1216C47A across more than 10 regions in 30 seconds (anchors.md 3.15, 4.6).
 -- severity: medium
@@ -15,7 +15,7 @@
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 --   bucket_minutes: {type: int, default: 60, min: 1, max: 1440, description: Length of the counting bucket in minutes}
---   min_regions: {type: int, default: 3, min: 1, description: Distinct regions probed in one bucket}
+--   min_quota_regions: {type: int, default: 3, min: 1, description: Distinct regions probed in one bucket}
 --   quota_codes: {type: 'list[string]', default: [L-1216C47A, L-DB2E81BA, L-417A185B, L-74FC7D96, L-7212CCBC], description: 'EC2 vCPU quota codes (standard, G and VT, P, F, Inf on-demand)'}
 -- references:
 --   - https://github.com/elastic/detection-rules (discovery_servicequotas_multi_region_service_quota_requests)
@@ -54,6 +54,6 @@ SELECT
     array_sort(array_agg(DISTINCT quota_code) FILTER (WHERE quota_code IS NOT NULL)) AS quota_codes
 FROM probes
 GROUP BY recipientaccountid, principal_arn, bucket
-HAVING count(DISTINCT awsregion) >= {{ min_regions }}
+HAVING count(DISTINCT awsregion) >= {{ min_quota_regions }}
     OR count_if(eventname = 'RequestServiceQuotaIncrease' AND contains({{ quota_codes }}, quota_code)) > 0
 ORDER BY first_seen

@@ -11,7 +11,7 @@
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]
 -- parameters:
---   baseline_start: {type: timestamp, description: Baseline start in UTC (inclusive); the baseline ends at start}
+--   baseline_start: {type: timestamp, default: start - 14d, description: Baseline start in UTC (inclusive); the baseline ends at start}
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- window: [baseline_start, end]

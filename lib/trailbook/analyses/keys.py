@@ -10,7 +10,7 @@ and every detection that declares that name receives the value.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -42,17 +42,18 @@ def baseline_start_for(session: Session, baseline_days: int) -> dt.datetime:
     return session.start - dt.timedelta(days=int(baseline_days))
 
 
-def hunt(session: Session, *, baseline_days: int = DEFAULT_BASELINE_DAYS, thresholds: Mapping[str, Any] | None = None,
-         access_key_id: str = "", principal_arn: str = "", names: list[str] | None = None) -> pd.DataFrame:
+def hunt(session: Session, *, baseline_days: int = DEFAULT_BASELINE_DAYS, access_key_id: str = "",
+         principal_arn: str = "", names: list[str] | None = None, **thresholds: Any) -> pd.DataFrame:
     """Run the hunt and return its findings, most severe first.
 
-    `thresholds` maps catalog parameter names to values (e.g. {"min_denied_actions": 8}); a name
-    no hunt detection declares is an error, so a misspelt threshold never passes silently.
+    `thresholds` are catalog parameters by name (e.g. min_denied_actions=8); each goes to every
+    hunt detection that declares it. A name no hunt detection declares is an error, so a misspelt
+    threshold never passes silently.
     With `access_key_id` or `principal_arn` (incident mode) only findings about that key or
     principal are kept.
     """
     chosen = list(names) if names is not None else hunt_queries(session)
-    values = dict(thresholds or {})
+    values = dict(thresholds)
     declared = {p for name in chosen for p in session.query(name).params}
     unknown = sorted(set(values) - declared)
     if unknown:
@@ -115,3 +116,12 @@ def activity_matrix(activity: pd.DataFrame, *, by: str = "hour") -> pd.DataFrame
         return frame.pivot_table(index="key", columns="day", values="hour", aggfunc="size", fill_value=0)
     matrix = frame.pivot_table(index="day", columns="hour", values="key", aggfunc="size", fill_value=0)
     return matrix.reindex(columns=range(24), fill_value=0)
+
+
+def heatmap_activity(session: Session, found: pd.DataFrame, *, access_key_id: str = "", principal_arn: str = "",
+                     max_keys: int = 12) -> pd.DataFrame:
+    """The calls behind the heatmap: the incident's key or principal, or else the keys named in the
+    findings (at most max_keys, most severe first)."""
+    if access_key_id or principal_arn:
+        return key_activity(session, [access_key_id], [principal_arn])
+    return key_activity(session, keys_in_findings(found)[:max_keys])

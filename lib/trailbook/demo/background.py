@@ -42,6 +42,8 @@ class Item:
     weight: float
     ua: str | None = None                      # overrides the tool's agent (instance agents differ per API)
     variants: list[tuple[dict | None, list | None]] = field(default_factory=list)
+    tls: dict | None = None                    # prebuilt tlsDetails
+    vpce: str | None = None                    # VPC endpoint the call goes through (callers inside a VPC)
 
 
 @dataclass
@@ -104,7 +106,7 @@ def _items(res: Resources, rng: random.Random, spec: list[tuple], regions: list[
         a = api(key)
         for region in (["us-east-1"] if a.is_global else regions):
             share = weight if a.is_global else weight / len(regions)
-            item = Item(a, region, share, ua)
+            item = Item(a, region, share, ua, tls=records.tls(a.host(region)))
             if a.params is not None:
                 item.variants = [a.params(res, rng, region) for _ in range(VARIANTS)]
             else:
@@ -233,6 +235,15 @@ def build_streams(world: World, rng: random.Random) -> list[Stream]:
         session="AutoScaling")
 
     for s in streams:
+        if s.kind in ("instance", "lambda"):
+            endpoints = acc[s.account].resources.vpc_endpoints
+            for t in s.tools:
+                for it in t.items:
+                    it.vpce = endpoints[it.region].get(it.api.namespace)
+        if s.kind == "autoscaling":
+            for t in s.tools:
+                for it in t.items:
+                    it.tls = None
         s.uncovered = [(ti, ii) for ti, t in enumerate(s.tools) for ii in range(len(t.items))]
         s.pairs = [(ip, ti) for ti in range(len(s.tools)) for ip in s.ips]
     return streams
@@ -362,14 +373,15 @@ class Background:
         tool = s.tools[tool_index]
         choices = self._choices(s, tool_index, detection)
         times = self._times(b, rng)
-        res = self.world.accounts[s.account].resources
         account = s.account
         last: dict[int, int] = {}
         emit = self.delivery.add
         dumps = self.dumps
+        api_call = records.api_call
+        autoscaling = s.kind == "autoscaling"
 
         first = 0
-        identity, console, with_tls = self._identity(s, b, rng, ip)
+        identity, console = self._identity(s, b, rng, ip)
         if s.kind == "console":
             rec = records.console_login(rng, t=times[0], account=account, ip=ip, ua=tool.ua, success=True,
                                         mfa_used=True, user=s.principal)
@@ -399,21 +411,18 @@ class Background:
                 index = items[bisect.bisect(cum, rng.random() * total)]
             item = tool.items[index]
             a = item.api
-            params, extra = item.variants[rng.randrange(len(item.variants))] if len(item.variants) > 1 else item.variants[0]
+            variants = item.variants
+            params, extra = variants[int(rng.random() * len(variants))]
             error = None
             if s.deniable and self.deny_every and a.read_only and a.action:
                 self._eligible += 1
                 if self._eligible % self.deny_every == 0:
                     error = records.denial(a, s.entity, item.region, account)
                     self.denied += 1
-            if s.kind == "autoscaling":
-                rec = records.api_call(rng, t=t, identity=identity, account=account, region=item.region, api=a, ip=ip,
-                                       ua=tool.ua, params=params, response=extra, with_tls=False)
-            else:
-                vpce = res.vpc_endpoints[item.region].get(a.namespace) if s.kind in ("instance", "lambda") else None
-                rec = records.api_call(rng, t=t, identity=identity, account=account, region=item.region, api=a, ip=ip,
-                                       ua=item.ua or tool.ua, params=params, resources=extra, error=error,
-                                       console=console, vpce=vpce, with_tls=with_tls)
+            rec = api_call(rng, t=t, identity=identity, account=account, region=item.region, api=a, ip=ip,
+                           ua=item.ua or tool.ua, params=params, resources=None if autoscaling else extra,
+                           response=extra if autoscaling else None, error=error, console=console, vpce=item.vpce,
+                           tls_details=item.tls or False)
             emit(account, item.region, t, dumps(rec))
             last[index] = t
 
@@ -458,23 +467,24 @@ class Background:
 
     @staticmethod
     def _times(b: Burst, rng: random.Random) -> list[int]:
-        out = sorted(b.start + rng.randrange(b.duration) for _ in range(b.count))
+        start, duration, random_ = b.start, b.duration, rng.random
+        out = sorted(start + int(random_() * duration) for _ in range(b.count))
         out[0] = b.start  # the session's opening event is its first
         return out
 
-    def _identity(self, s: Stream, b: Burst, rng: random.Random, ip: str) -> tuple[dict, bool, bool]:
-        """(userIdentity, console session?, tlsDetails?) for one burst."""
+    def _identity(self, s: Stream, b: Burst, rng: random.Random, ip: str) -> tuple[dict, bool]:
+        """(userIdentity, console session?) for one burst."""
         if s.kind == "console":
-            return records.console_user_identity(s.principal, ids.access_key_id(rng, "ASIA"), b.start, True), True, True
+            return records.console_user_identity(s.principal, ids.access_key_id(rng, "ASIA"), b.start, True), True
         if s.kind in ("cli", "ci"):
-            return records.iam_user_identity(s.principal, s.key_id), False, True
+            return records.iam_user_identity(s.principal, s.key_id), False
         if s.kind == "autoscaling":
             return records.role_session_identity(s.principal, s.session, ids.access_key_id(rng, "ASIA"), b.start,
-                                                 invoked_by="autoscaling.amazonaws.com"), False, False
+                                                 invoked_by="autoscaling.amazonaws.com"), False
         if s.credentials is None or b.start - s.credentials[1] >= SESSION_LIFETIME:
             s.credentials = (ids.access_key_id(rng, "ASIA"), b.start)
         key_id, issued = s.credentials
-        return records.role_session_identity(s.principal, s.session, key_id, issued, ec2=s.kind == "instance"), False, True
+        return records.role_session_identity(s.principal, s.session, key_id, issued, ec2=s.kind == "instance"), False
 
 
 def _weighted_index(rng: random.Random, weights: list[float]) -> int:

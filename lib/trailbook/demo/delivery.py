@@ -23,7 +23,7 @@ from .window import iso
 
 SLOT = 15 * 60
 MAX_PER_FILE = 250
-GZIP_LEVEL = 6
+GZIP_LEVEL = 3  # ~290 MB/s at a 10x ratio; level 6 halves the speed for 25% smaller files
 
 
 @dataclass
@@ -34,14 +34,17 @@ class FileInfo:
     records: int
     oldest: int
     newest: int
-    sha256: str        # of the uncompressed content (what digest files hash)
+    sha256: str | None  # of the uncompressed content (what digest files hash); only inside `digest_scope`
 
 
 @dataclass
 class Delivery:
     root: Path                       # the folder that holds AWSLogs/
     rng: random.Random
-    _slots: dict[tuple[int, str, str], list[tuple[int, int, bytes]]] = field(default_factory=dict)
+    digest_scope: tuple[str, str, int, int] | None = None   # (account, region, start, end) a digest will cover
+    # slot key → (index of (time, seq, offset, length), the slot's records back to back). Records are
+    # copied into one buffer because orjson's bytes keep a ~16 KB allocation each.
+    _slots: dict[tuple[int, str, str], tuple[list[tuple[int, int, int, int]], bytearray]] = field(default_factory=dict)
     _seq: int = 0
     _folders: set[str] = field(default_factory=set)
     files: list[FileInfo] = field(default_factory=list)
@@ -51,11 +54,13 @@ class Delivery:
 
     def add(self, account: str, region: str, t: int, data: bytes) -> None:
         key = (t - t % SLOT, account, region)
-        bucket = self._slots.get(key)
-        if bucket is None:
-            bucket = self._slots[key] = []
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = ([], bytearray())
+        index, buffer = slot
         self._seq += 1
-        bucket.append((t, self._seq, data))
+        index.append((t, self._seq, len(buffer), len(data)))
+        buffer += data
 
     def add_record(self, record: dict, t: int) -> None:
         self.add(record["recipientAccountId"], record["awsRegion"], t, orjson.dumps(record))
@@ -68,9 +73,11 @@ class Delivery:
     def close(self) -> None:
         self.flush_before(2**62)
 
-    def _write_slot(self, key: tuple[int, str, str], items: list[tuple[int, int, bytes]]) -> None:
+    def _write_slot(self, key: tuple[int, str, str], content: tuple[list, bytearray]) -> None:
         slot, account, region = key
+        items, buffer = content
         items.sort()
+        view = memoryview(buffer)
         relative = f"AWSLogs/{account}/CloudTrail/{region}/{time.strftime('%Y/%m/%d', time.gmtime(slot))}"
         folder = os.path.join(self.root, relative)
         if folder not in self._folders:
@@ -80,20 +87,25 @@ class Delivery:
         stamp = time.strftime("%Y%m%dT%H%MZ", time.gmtime(min(slot + SLOT, slot - slot % 86400 + 86340)))
         for start in range(0, len(items), MAX_PER_FILE):
             chunk = items[start:start + MAX_PER_FILE]
-            raw = b'{"Records":[' + b",".join(item[2] for item in chunk) + b"]}"
+            raw = b'{"Records":[' + b",".join([view[o:o + n] for _, _, o, n in chunk]) + b"]}"
             packed = gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
             name = f"{account}_CloudTrail_{region}_{stamp}_{ids.file_suffix(self.rng)}.json.gz"
             with open(os.path.join(folder, name), "wb") as handle:
                 handle.write(packed)
-            self.files.append(FileInfo(f"{relative}/{name}", account, region, len(chunk),
-                                       chunk[0][0], chunk[-1][0], hashlib.sha256(raw).hexdigest()))
+            scope = self.digest_scope
+            hashed = scope is not None and (account, region) == scope[:2] and scope[2] <= slot < scope[3]
+            self.files.append(FileInfo(f"{relative}/{name}", account, region, len(chunk), chunk[0][0], chunk[-1][0],
+                                       hashlib.sha256(raw).hexdigest() if hashed else None))
             self.records += len(chunk)
             self.bytes_raw += len(raw)
             self.bytes_gz += len(packed)
 
-    def write_digest(self, account: str, region: str, bucket: str, trail: str, start: int, end: int) -> str | None:
-        """One CloudTrail-Digest file for the log files delivered in [start, end) — loaders must skip it."""
-        files = [f for f in self.files if f.account == account and f.region == region and start <= f.oldest < end]
+    def write_digest(self, bucket: str, trail: str) -> str | None:
+        """One CloudTrail-Digest file for the log files in `digest_scope` — loaders must skip it."""
+        if self.digest_scope is None:
+            return None
+        account, region, start, end = self.digest_scope
+        files = [f for f in self.files if f.sha256 and f.account == account and f.region == region]
         if not files:
             return None
         day = time.gmtime(end)

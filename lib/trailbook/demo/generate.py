@@ -77,14 +77,14 @@ def generate(out_dir: str | os.PathLike, *, seed: int = DEFAULT_SEED, events: in
         if not HISTORY_START <= t < WINDOW_END:
             raise AssertionError(f"event outside the window at {iso(t)}")
 
-    delivery = Delivery(out / "cloudtrail", random.Random(f"trailbook-demo:{seed}:files"))
+    delivery = Delivery(out / "cloudtrail", random.Random(f"trailbook-demo:{seed}:files"),
+                        digest_scope=(PROD, "us-east-1", HISTORY_START, HISTORY_START + 3600))
     # People's reads (console sign-ins excluded) are eligible for the odd benign AccessDenied.
     eligible = sum(b.count - (b.stream.kind == "console") for b in bursts if b.stream.deniable and b.count)
     wanted = max(2, round(events / 20_000))
     background = Background(world, delivery, usage, deny_every=max(1, int(eligible * 0.9) // wanted))
     _deliver(delivery, background, bursts, extras, seed)
-    digest = delivery.write_digest(PROD, "us-east-1", "acme-org-cloudtrail-logs", "org-trail",
-                                   HISTORY_START, HISTORY_START + 3600)
+    digest = delivery.write_digest("acme-org-cloudtrail-logs", "org-trail")
 
     facts = {
         "trail_kms_key": world.accounts[SECURITY].resources.kms_key("us-east-1"),

@@ -100,8 +100,9 @@ def denial(api: Api, caller_arn: str, region: str, account: str, resource: str |
 def api_call(rng: random.Random, *, t: int, identity: dict, account: str, region: str, api: Api, ip: str, ua: str,
              params: dict | None, resources: list | None = None, response: Any = None,
              error: tuple[str, str] | None = None, console: bool = False, vpce: str | None = None,
-             with_tls: bool = True) -> dict:
-    """One AwsApiCall record."""
+             tls_details: dict | bool = True) -> dict:
+    """One AwsApiCall record. `tls_details`: True derives them from the API's host, False omits
+    them (AWS-internal callers), a dict is used as is (prebuilt by the caller for speed)."""
     s3 = api.namespace == "s3"
     rec: dict[str, Any] = {
         "eventVersion": api.version, "userIdentity": identity, "eventTime": iso(t), "eventSource": api.source,
@@ -132,8 +133,10 @@ def api_call(rng: random.Random, *, t: int, identity: dict, account: str, region
         rec["vpcEndpointId"] = vpce
         rec["vpcEndpointAccountId"] = account
     rec["eventCategory"] = "Management"
-    if with_tls:
+    if tls_details is True:
         rec["tlsDetails"] = tls(api.host(region))
+    elif tls_details:
+        rec["tlsDetails"] = tls_details
     if console:
         rec["sessionCredentialFromConsole"] = "true"
     return rec

@@ -1,0 +1,179 @@
+"""One approach per process: `python benchmarks/approaches.py APPROACH --data DIR [...]`.
+
+Each prints one `RESULT {json}` line: `phase_s` is the in-process time of the measured work
+(imports and interpreter start excluded; the parent measures the whole process too), plus
+facts that let the parent check every approach read the same data and got the same answer.
+
+Approaches:
+  floor        gzip-decompress + orjson-parse every Records file on a 2-process pool
+  pandas       the notebook author's way: json.load per file -> json_normalize -> concat
+  ingest       trailbook.store.ingest into a fresh store
+  query_store  one detection via Session + LocalEngine on the store
+  query_raw    the same detection via LocalEngine.over_raw_files on the json.gz files
+  findings     Session.detect(): every detection that runs locally, on the store
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import time
+import zlib
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any, Callable
+
+from datasets import Dataset
+from measure import emit
+
+APPROACHES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {}
+
+
+def approach(func: Callable[[argparse.Namespace], dict[str, Any]]):
+    APPROACHES[func.__name__] = func
+    return func
+
+
+def _data(args: argparse.Namespace) -> Dataset:
+    return Dataset(args.label, Path(args.data))
+
+
+# ------------------------------------------------------------------ the floor
+
+def _parse_one(path: str) -> tuple[int, int]:
+    raw = zlib.decompress(Path(path).read_bytes(), wbits=31)  # 31: gzip header
+    import orjson
+
+    return len(orjson.loads(raw)["Records"]), len(raw)
+
+
+@approach
+def floor(args: argparse.Namespace) -> dict[str, Any]:
+    files = [str(p) for p in _data(args).record_files()]
+    began = time.perf_counter()
+    with Pool(2) as pool:  # pool start-up counts: it is part of using 2 processes
+        counts = pool.map(_parse_one, files, chunksize=16)
+    seconds = time.perf_counter() - began
+    return {"phase_s": seconds, "files": len(files), "events": sum(c for c, _ in counts),
+            "bytes_uncompressed": sum(b for _, b in counts)}
+
+
+# ------------------------------------------------------------------ the notebook author
+
+@approach
+def pandas(args: argparse.Namespace) -> dict[str, Any]:
+    import gzip
+    import json
+
+    import pandas as pd
+
+    files = _data(args).record_files()
+    began = time.perf_counter()
+    frames = []
+    for path in files:
+        with gzip.open(path, "rt") as handle:
+            frames.append(pd.json_normalize(json.load(handle)["Records"]))
+    frame = pd.concat(frames, ignore_index=True)
+    seconds = time.perf_counter() - began
+    return {"phase_s": seconds, "files": len(files), "events": len(frame), "columns": frame.shape[1]}
+
+
+# ------------------------------------------------------------------ trailbook
+
+@approach
+def ingest(args: argparse.Namespace) -> dict[str, Any]:
+    from trailbook import store
+
+    target = Path(args.store)
+    if target.exists():  # always a cold, empty store: this measures a first ingest
+        shutil.rmtree(target)
+    began = time.perf_counter()
+    report = store.ingest(_data(args).cloudtrail, target, progress=False)
+    seconds = time.perf_counter() - began
+    problems = report.bad_files or report.bad_records
+    return {"phase_s": seconds, "files": report.files_new, "events": report.events_read,
+            "events_loaded": report.events_loaded, "duplicates_removed": report.duplicates_removed,
+            "store_bytes": store.db_path(target).stat().st_size,
+            "error": f"ingest reported bad input: {report.summary()}" if problems else None}
+
+
+def _session(engine, data: Dataset, *, detection_week: bool = False):
+    """The whole data set as the window, or the demo's detection week (history before it)."""
+    from trailbook.session import Session
+
+    window = data.manifest()["window"]
+    start = window["detection_start"] if detection_week else window["history_start"]
+    return Session(engine, start=start, end=window["detection_end"])
+
+
+def _frame_digest(frame) -> str:
+    """md5 of the rows in a stable order, so two engines' answers can be compared."""
+    text = frame.astype(str)
+    text = text.sort_values(list(text.columns)).to_csv(index=False)
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _run_query(engine_factory, args: argparse.Namespace) -> dict[str, Any]:
+    data = _data(args)
+    began = time.perf_counter()
+    engine = engine_factory()
+    session = _session(engine, data)
+    opened = time.perf_counter()
+    frame = session.run(args.query)
+    done = time.perf_counter()
+    session.close()
+    return {"phase_s": done - began, "open_s": opened - began, "query_s": done - opened,
+            "query": args.query, "rows": len(frame), "digest": _frame_digest(frame),
+            "event_count_sum": int(frame["event_count"].sum()) if len(frame) else 0}
+
+
+@approach
+def query_store(args: argparse.Namespace) -> dict[str, Any]:
+    from trailbook.engines.local import LocalEngine
+
+    return _run_query(lambda: LocalEngine(store=args.store), args)
+
+
+@approach
+def query_raw(args: argparse.Namespace) -> dict[str, Any]:
+    from trailbook.engines.local import LocalEngine
+
+    return _run_query(lambda: LocalEngine.over_raw_files(_data(args).records_glob), args)
+
+
+@approach
+def findings(args: argparse.Namespace) -> dict[str, Any]:
+    from trailbook.engines.local import LocalEngine
+
+    data = _data(args)
+    began = time.perf_counter()
+    # As the demo is meant to be read: detections over its last week, baselines over the
+    # three weeks before (queries with a trailing baseline declare baseline_start).
+    session = _session(LocalEngine(store=args.store), data, detection_week=True)
+    frame = session.detect(baseline_start=data.manifest()["window"]["history_start"])
+    seconds = time.perf_counter() - began
+    per_query = sorted(((run.query, run.stats.get("engine_ms") or 0) for run in session.evidence),
+                       key=lambda item: -item[1])
+    session.close()
+    return {"phase_s": seconds, "detections": len(session.evidence), "rows": len(frame),
+            "digest": _frame_digest(frame), "slowest_ms": per_query[:5]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("approach", choices=sorted(APPROACHES))
+    parser.add_argument("--data", required=True, help="a trailbook.demo.generate output folder")
+    parser.add_argument("--label", default="?", help="size label, for the record")
+    parser.add_argument("--store", help="store folder (ingest: rebuilt; query_store/findings: read)")
+    parser.add_argument("--query", default="console_login_without_mfa")
+    args = parser.parse_args()
+    try:
+        result = APPROACHES[args.approach](args)
+    except Exception as exc:  # report, so the parent records a failed run instead of a number
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    emit({"approach": args.approach, **result})
+
+
+if __name__ == "__main__":
+    main()
