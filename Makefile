@@ -3,7 +3,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export TRAILBOOK_HOME ?= $(CURDIR)/.trailbook
 export MPLBACKEND ?= Agg
 
 .PHONY: demo test venv lab bench clean
@@ -19,7 +18,7 @@ venv: $(VENV)/.installed
 
 # The main job: demo data -> local store -> every detection -> every notebook rendered, with the index.
 demo: $(VENV)/.installed
-	$(PY) -m trailbook.cli findings --source demo --out $(TRAILBOOK_HOME)/demo-findings.jsonl
+	$(PY) -m trailbook.cli findings --source demo --out demo/findings.jsonl
 	$(PY) -m trailbook.cli report --notebooks all --engine local \
 		--start 2026-10-22T00:00:00Z --end 2026-10-29T00:00:00Z --out reports
 
@@ -33,4 +32,4 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(TRAILBOOK_HOME) reports
+	rm -rf $(VENV) demo reports

@@ -23,11 +23,14 @@ EXIT_USAGE = 2
 
 
 def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    parser.add_argument("--start", required=required, help="window start, ISO-8601 UTC, 'now-7d' (default: store's first event)")
-    parser.add_argument("--end", required=required, help="window end, exclusive (default: just after the store's last event)")
+    parser.add_argument("--start", required=required,
+                        help="window start: ISO-8601 UTC or 'now-7d'" + ("" if required else " (default: 7 days before --end)"))
+    parser.add_argument("--end", required=required,
+                        help="window end, exclusive" + ("" if required else " (default: the end of the store's last day)"))
 
 
-def _store_window(engine) -> tuple[str, str]:
+def _store_window(engine, days: int = 7) -> tuple[str, str]:
+    """The last `days` whole UTC days that hold events, so baselines have the earlier data to learn from."""
     import datetime as dt
 
     from . import params as P
@@ -35,8 +38,11 @@ def _store_window(engine) -> tuple[str, str]:
     first, last = engine.con.execute("SELECT min(eventtime), max(eventtime) FROM cloudtrail").fetchone()
     if first is None:
         raise SystemExit("trailbook: the store holds no events; nothing to analyse")
-    end = P.parse_timestamp(last) + dt.timedelta(seconds=1)
-    return first, P.iso(end)
+    last_day = P.parse_timestamp(last).replace(hour=0, minute=0, second=0, microsecond=0)
+    first_day = P.parse_timestamp(first).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = last_day + dt.timedelta(days=1)
+    start = max(first_day, end - dt.timedelta(days=days))
+    return P.iso(start), P.iso(end)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -58,7 +64,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from . import findings as F
+    from . import params as P
     from .engines.local import LocalEngine
     from .session import Session
 
@@ -75,8 +84,9 @@ def cmd_findings(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
     start, end = args.start, args.end
     if start is None or end is None:
-        first, after_last = _store_window(engine)
-        start, end = start or first, end or after_last
+        default_start, default_end = _store_window(engine)
+        end = end or default_end
+        start = start or P.iso(P.parse_timestamp(end) - dt.timedelta(days=7)) if args.end else start or default_start
     session = Session(engine, start=start, end=end)
     frame = session.detect(args.detections or None)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
