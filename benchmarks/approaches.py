@@ -156,8 +156,11 @@ def findings(args: argparse.Namespace) -> dict[str, Any]:
     per_query = sorted(((run.query, run.stats.get("engine_ms") or 0) for run in session.evidence),
                        key=lambda item: -item[1])
     session.close()
+    # Columns built with arbitrary() or tie-broken lists may differ run to run; the key does not.
+    key = [c for c in ("detection", "severity", "first_seen", "last_seen", "account_id", "principal_arn",
+                       "access_key_id", "source_ip", "event_count") if c in frame.columns]
     return {"phase_s": seconds, "detections": len(session.evidence), "rows": len(frame),
-            "digest": _frame_digest(frame), "slowest_ms": per_query[:5]}
+            "digest": _frame_digest(frame), "key_digest": _frame_digest(frame[key]), "slowest_ms": per_query[:5]}
 
 
 def main() -> None:

@@ -37,12 +37,13 @@ def markdown(summary: dict[str, Any]) -> str:
     lines.append("")
     lines.append("### Targets (per-round ratios: median (min–max))")
     lines.append("")
-    lines.append("| target | size | want | measured | verdict |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| target | size | want | measured | same ratio in process CPU s | verdict |")
+    lines.append("|---|---|---|---|---|---|")
     for row in summary["targets"]:
         shown = _range(row["ratio"]) if row.get("ratio") else row.get("value", "–")
         note = f" — {row['note']}" if row.get("note") else ""
-        lines.append(f"| {row['target']}{note} | {row['size']} | {row['want']} | {shown} | **{row['verdict']}** |")
+        lines.append(f"| {row['target']}{note} | {row['size']} | {row['want']} | {shown} | "
+                     f"{_range(row.get('cpu_ratio'))} | **{row['verdict']}** |")
     for size, facts in summary["sizes"].items():
         data = facts["dataset"]
         lines.append("")
@@ -50,9 +51,9 @@ def markdown(summary: dict[str, Any]) -> str:
                      f"({data['bytes_compressed'] / 1e6:.0f} MB gz, "
                      f"{(data['bytes_uncompressed_manifest'] or 0) / 1e9:.2f} GB uncompressed)")
         lines.append("")
-        lines.append("| approach | runs | in-process s, median (min–max) | process wall s | peak RSS MB, median (max) "
-                     "| load avg 1m |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| approach | runs | in-process s, median (min–max) | process wall s | process CPU s "
+                     "| peak RSS MB, median (max) | load avg 1m |")
+        lines.append("|---|---|---|---|---|---|---|")
         for name, stats in facts["approaches"].items():
             timing = stats.get("phase_s")
             extra = ""
@@ -61,7 +62,7 @@ def markdown(summary: dict[str, Any]) -> str:
             rss = stats.get("maxrss_mb")
             lines.append(
                 f"| {LABELS.get(name, name)} | {timing['n'] if timing else 0} | {_range(timing)}{extra} | "
-                f"{_num(stats.get('wall_s', {}).get('median'))} | "
+                f"{_num(stats.get('wall_s', {}).get('median'))} | {_num(stats.get('cpu_s', {}).get('median'))} | "
                 f"{_num(rss['median'], 0) if rss else '–'} ({_num(rss['max'], 0) if rss else '–'}) | "
                 f"{_num(stats.get('loadavg_1m_before', {}).get('median'), 1)} |")
         checks = facts.get("checks", [])

@@ -199,14 +199,17 @@ def runbook(incident: IncidentScope, found: pd.DataFrame | None = None, *, compr
     user = user_of(incident)
     q = shlex.quote
     user_arg = f"--user-name {q(user)} " if user else "--user-name <USER-NAME> "
-    spawned_keys = sorted({k for k in incident.spawned.get("spawned_key_id", pd.Series(dtype=object)).dropna()
-                           if k.startswith("AKIA")}) if not incident.spawned.empty else []
+    spawned = incident.spawned
+    created = spawned[spawned["kind"] == "access key"] if not spawned.empty else spawned
+    spawned_keys = {row.spawned_key_id: row.spawned_name for row in created.itertuples()
+                    if isinstance(row.spawned_key_id, str) and row.spawned_key_id.startswith("AKIA")}
     lines = [f"# Leaked-key response for {key}" + (f" (IAM user {user})" if user else ""),
              "# trailbook prints these commands; it never runs them. Review, then run them yourself.", "",
              "# 1. Deactivate the key now. Do not delete it yet: a deactivated key can be re-enabled if something breaks.",
              f"aws iam update-access-key {user_arg}--access-key-id {q(key)} --status Inactive"]
-    for extra in spawned_keys:
-        lines.append(f"aws iam update-access-key --access-key-id {q(extra)} --status Inactive   # created by {key}; add --user-name of its owner")
+    for extra, owner in sorted(spawned_keys.items()):
+        owner_arg = f"--user-name {q(owner)} " if isinstance(owner, str) and owner else "--user-name <USER-NAME> "
+        lines.append(f"aws iam update-access-key {owner_arg}--access-key-id {q(extra)} --status Inactive   # created with {key}")
     lines += ["", "# 2. Issue a new key for the legitimate owner and put it where the old one was used.",
               f"aws iam create-access-key {user_arg.strip()}", "",
               "# 3. Check what the old key did and whether it is still being tried (CloudTrail, last 90 days).",

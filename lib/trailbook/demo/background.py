@@ -2,9 +2,9 @@
 
 Each *stream* is one principal's habit (a person's console sessions, a CI pipeline, an
 instance's agent, a Lambda's schedule) with a fixed repertoire of (API, region) items, fixed
-source IPs and fixed user agents. The *schedule* places bursts (a console session, a CI run, a
-6-hour instance credential session …) on the calendar with a diurnal and weekly rhythm; it
-depends on the seed only. The requested event count is then apportioned over the bursts by
+source IPs and fixed user agents. The *schedule* places bursts (a console session, a CI run, an
+instance's hourly refresh …) on the calendar with a diurnal and weekly rhythm; it depends on
+the seed only. The requested event count is then apportioned over the bursts by
 weight (systematic sampling), so `events=N` gives exactly N background events and the same
 shape at any size.
 
@@ -27,7 +27,7 @@ from . import ids, records
 from .catalog import Api, api
 from .delivery import Delivery
 from .usage import Usage
-from .window import DAY, DETECTION_START, HISTORY_START, HOUR, MINUTE, WINDOW_END, aws_text_time, iso, weekday
+from .window import DAY, DETECTION_START, HISTORY_START, HOUR, MINUTE, WINDOW_END, weekday
 from .world import (CI_IPS, DEV, DEV_CI_IP, OFFICE_DUBLIN, OFFICE_NYC, PROD, REPORTING_IP, SECURITY, UA, VPN,
                     Resources, Role, User, World)
 
@@ -58,7 +58,7 @@ class Tool:
 @dataclass
 class Stream:
     key: str
-    kind: str            # console | cli | ci | instance | lambda | autoscaling
+    kind: str            # console | cli | ci | job | instance | lambda | autoscaling
     account: str
     principal: User | Role
     share: float
@@ -195,7 +195,7 @@ def build_streams(world: World, rng: random.Random) -> list[Stream]:
         tool("terraform", UA["terraform"], dev, terraform_spec, ["us-east-1"], 1, "sts:GetCallerIdentity")],
         key_id=dev_ci.keys[0].id)
     reporting = prod.users["svc-reporting"]
-    add("prod/svc-reporting", "cli", prod, reporting, 3, [REPORTING_IP], [
+    add("prod/svc-reporting", "job", prod, reporting, 3, [REPORTING_IP], [
         tool("boto3", UA["boto3_reporting"], prod,
              [("ce:GetCostAndUsage", 2), ("monitoring:GetMetricData", 3), ("ec2:DescribeInstances", 3),
               ("rds:DescribeDBInstances", 1), ("s3:ListBuckets", 1)], ["us-east-1", "us-west-2"])],
@@ -289,7 +289,7 @@ def build_schedule(streams: list[Stream], rng: random.Random) -> list[Burst]:
             bursts.append(Burst(start, end - start, stream, weight))
 
     for s in streams:
-        if s.kind in ("console", "cli") and s.key != "prod/svc-reporting":
+        if s.kind in ("console", "cli"):
             work_start = 8 * HOUR if s.account == SECURITY else 13 * HOUR   # Dublin vs New York office hours
             per_day = [1, 1, 2, 2, 3] if s.kind == "console" else [0, 1, 1, 2]
             for day in days:
@@ -299,7 +299,7 @@ def build_schedule(streams: list[Stream], rng: random.Random) -> list[Burst]:
                     duration = rng.randrange(20, 90) * MINUTE if s.kind == "console" else rng.randrange(5, 25) * MINUTE
                     start = day + work_start + rng.randrange(9 * HOUR - duration)
                     burst(s, start, duration, duration)
-        elif s.key == "prod/svc-reporting":
+        elif s.kind == "job":  # a daily report at 06:00 and hourly refreshes in US office hours
             for day in days:
                 burst(s, day + 6 * HOUR + rng.randrange(120), 6 * MINUTE, 3.0)
                 if weekday(day) < 5:
@@ -476,7 +476,7 @@ class Background:
         """(userIdentity, console session?) for one burst."""
         if s.kind == "console":
             return records.console_user_identity(s.principal, ids.access_key_id(rng, "ASIA"), b.start, True), True
-        if s.kind in ("cli", "ci"):
+        if s.kind in ("cli", "ci", "job"):
             return records.iam_user_identity(s.principal, s.key_id), False
         if s.kind == "autoscaling":
             return records.role_session_identity(s.principal, s.session, ids.access_key_id(rng, "ASIA"), b.start,
@@ -506,7 +506,3 @@ def rotation_events(world: World, rng: random.Random, skip: Callable[[int], bool
         if not skip(t):
             out.append((t, records.secret_rotated(rng, t=t, account=PROD, region="us-east-1", secret_arn=arn)))
     return out
-
-
-__all__ = ["Background", "Burst", "Stream", "apportion", "build_schedule", "build_streams", "rotation_events",
-           "aws_text_time", "iso"]

@@ -103,7 +103,9 @@ def _bucket(extra: dict | None = None) -> ParamsFn:
 
 
 def _instances(r, rng, region):
-    ids = r.instances.get(region) or ["i-0" + "0" * 16]
+    ids = r.instances.get(region)
+    if not ids or rng.random() < 0.5:  # "describe everything" as often as one instance
+        return {"instancesSet": {}, "filterSet": {}}, None
     return {"instancesSet": {"items": [{"instanceId": rng.choice(ids)}]}, "filterSet": {}}, None
 
 

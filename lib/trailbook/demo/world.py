@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from . import ids
-from .window import HISTORY_START, SNAPSHOT_TIME, DAY, epoch
+from .window import DAY, SNAPSHOT_TIME, epoch
 
 PROD, DEV, SECURITY = "111111111111", "222222222222", "333333333333"
 ORG_ID = "o-7k2p9x4m1q"
@@ -405,7 +405,3 @@ def build_world(seed: int) -> World:
         res.user_names = sorted(account.users)
         res.policy_arns = sorted(p.arn for p in account.policies.values())
     return World(accounts=accounts, rng=rng)
-
-
-def is_before_window(t: int) -> bool:
-    return t < HISTORY_START

@@ -24,7 +24,7 @@ kept AS (
 )
 SELECT
     'enumeration_burst' AS detection,
-    CASE WHEN count(DISTINCT eventsource) >= 2 * 5 OR count(DISTINCT awsregion) >= 2 * 4
+    CASE WHEN count(DISTINCT eventsource) >= 2 * 8 OR count(DISTINCT awsregion) >= 2 * 4
          THEN 'high' ELSE 'medium' END AS severity,
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
@@ -44,5 +44,5 @@ SELECT
 FROM kept
 GROUP BY recipientaccountid, principal_arn, bucket
 HAVING count(*) >= 15
-   AND (count(DISTINCT eventsource) >= 5 OR count(DISTINCT awsregion) >= 4)
+   AND (count(DISTINCT eventsource) >= 8 OR count(DISTINCT awsregion) >= 4)
 ORDER BY first_seen

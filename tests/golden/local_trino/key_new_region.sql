@@ -1,5 +1,5 @@
 WITH events AS (
-    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/01' AND '2026/10/28' AND eventtime >= '2026-10-01T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/28' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
 activity AS (
     SELECT
@@ -37,7 +37,7 @@ SELECT
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    seen_value AS region,
+    min_by(seen_value, eventtime) AS region,
     arbitrary(principal_arn) AS principal_arn,
     arbitrary(access_key_id) AS access_key_id,
     arbitrary(sourceipaddress) AS source_ip,
@@ -48,7 +48,7 @@ SELECT
     ARRAY['T1535'] AS mitre,
     subject_type,
     subject,
-    seen_value AS new_region
+    array_sort(array_agg(DISTINCT seen_value)) AS new_regions
 FROM novel
-GROUP BY recipientaccountid, subject_type, subject, seen_value
+GROUP BY recipientaccountid, subject_type, subject
 ORDER BY first_seen

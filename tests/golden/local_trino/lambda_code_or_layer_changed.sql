@@ -1,5 +1,5 @@
 WITH events AS (
-    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/28' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
 hits AS (
     SELECT
@@ -10,19 +10,28 @@ hits AS (
                  useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         useridentity.username AS actor_name,
-        coalesce(json_extract_scalar(requestparameters, '$.functionName'), json_extract_scalar(requestparameters, '$.layerName')) AS function_name,
-        json_extract(requestparameters, '$.layers') IS NOT NULL AS adds_layers
+        regexp_extract(coalesce(json_extract_scalar(requestparameters, '$.functionName'), ''), '[^:]*$') AS function_name,
+        json_extract(requestparameters, '$.layers') IS NOT NULL AS adds_layers,
+        coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn) AS actor,
+        from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
     FROM events
     WHERE eventsource = 'lambda.amazonaws.com'
       AND (eventname LIKE 'UpdateFunctionCode%'
            OR (eventname LIKE 'UpdateFunctionConfiguration%' AND json_extract(requestparameters, '$.layers') IS NOT NULL))
 ),
+known AS (
+    SELECT DISTINCT actor, function_name, adds_layers FROM hits WHERE NOT in_window AND errorcode IS NULL
+),
+excluded AS (
+    SELECT DISTINCT h.eventid FROM hits h CROSS JOIN UNNEST(CAST(ARRAY[] AS ARRAY(VARCHAR))) AS x(pattern)
+    WHERE h.principal_arn LIKE x.pattern
+),
 kept AS (
     SELECT h.*
     FROM hits h
-    LEFT JOIN (SELECT DISTINCT h2.eventid FROM hits h2 CROSS JOIN UNNEST(CAST(ARRAY[] AS ARRAY(VARCHAR))) AS x(pattern)
-               WHERE h2.principal_arn LIKE x.pattern) e ON e.eventid = h.eventid
-    WHERE e.eventid IS NULL
+    LEFT JOIN known k ON k.actor = h.actor AND k.function_name = h.function_name AND k.adds_layers = h.adds_layers
+    LEFT JOIN excluded e ON e.eventid = h.eventid
+    WHERE h.in_window AND k.actor IS NULL AND e.eventid IS NULL
 )
 SELECT
     'lambda_code_or_layer_changed' AS detection,
