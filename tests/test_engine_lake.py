@@ -26,12 +26,12 @@ import duckdb
 import pandas as pd
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 from trailbook import findings as F
 from trailbook import schema
-from trailbook.catalog import FINDING_COLUMNS, load_catalog
+from trailbook.catalog import FINDING_COLUMNS, MAX_EVENT_IDS, load_catalog
 from trailbook.engines import config as C
 from trailbook.engines.base import BudgetExceeded, EngineError
 from trailbook.engines.lake import (MAX_STATEMENT_CHARS, NATIVE_AS_TEXT, NATIVE_COLUMNS, LakeEngine,
@@ -72,6 +72,8 @@ def engine_text(value: Any) -> str | None:
     """A value as Lake/Athena text: arrays in Trino's `[a, b]` form, booleans lower case."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # a numpy scalar
+        value = value.item()
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
         items = value.tolist() if hasattr(value, "tolist") else value
         return "[" + ", ".join("" if v is None else str(engine_text(v)) for v in items) + "]"
@@ -82,14 +84,26 @@ def engine_text(value: Any) -> str | None:
     return str(value)
 
 
-def comparable(frame: pd.DataFrame) -> list[tuple]:
-    """Findings as sorted tuples of the finding columns, for comparing engines."""
+def comparable(frame: pd.DataFrame, columns: dict | None = None) -> list[tuple]:
+    """Findings as sorted tuples of the finding columns, for comparing engines.
+
+    Context queries are compared column by column after typing with their declared `columns`
+    (the contract every engine's result is read through)."""
     if set(FINDING_COLUMNS) <= set(frame.columns):
+        # arbitrary() picks (region, user agent, key id) and the order of same-second eventIDs depend
+        # on row order, which differs between engines; everything else must agree exactly.
         normal = F.normalize(frame)
-        rows = [tuple(tuple(v) if isinstance(v, list) else v for v in row)
-                for row in normal[list(FINDING_COLUMNS)].itertuples(index=False)]
-    else:  # a context query: every column, as engine text
-        rows = [tuple(engine_text(v) for v in row) for row in frame.itertuples(index=False)]
+        rows = []
+        for f in normal.to_dict("records"):
+            ids = tuple(sorted(f["event_ids"])) if f["event_count"] <= MAX_EVENT_IDS else len(f["event_ids"])
+            rows.append((f["detection"], f["severity"], f["first_seen"], f["last_seen"], f["account_id"],
+                         f["principal_arn"], f["source_ip"], tuple(f["event_names"]), f["event_count"], ids,
+                         tuple(f["mitre"])))
+    else:  # a context query: every column, typed as declared, as engine text
+        from trailbook.engines.lake import type_frame
+
+        typed = type_frame(frame, columns)
+        rows = [tuple(engine_text(v) for v in row) for row in typed.itertuples(index=False)]
     return sorted(rows, key=repr)
 
 
@@ -217,7 +231,8 @@ def test_lake_rendering_finds_what_local_finds(name, tmp_path, aws_env):
                    catalog=CATALOG)
     got = lake.run(name, **params)
     assert len(expected) > 0
-    assert comparable(got) == comparable(expected)
+    declared = dict(CATALOG[name].columns)
+    assert comparable(got, declared) == comparable(expected, declared)
     assert service.calls[0] == "StartQuery" and service.calls[1] == "DescribeQuery"
     assert service.calls.count("GetQueryResults") == max(1, -(-len(expected) // 2))  # pages of 2
     run = lake.evidence[-1]

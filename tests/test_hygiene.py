@@ -80,6 +80,55 @@ def test_root_checks(snapshot):
     assert _status(later, "1.7", root) == ["pass"]
 
 
+ROOT_WITH_MFA = ROWS[0].replace(",not_supported,false,true,", ",not_supported,true,true,")
+ENABLED = "2025-02-03T04:05:06Z"
+ROOT_VIRTUAL = {"SerialNumber": f"{A}:mfa/root-account-mfa-device", "EnableDate": ENABLED,
+                "User": {"Arn": f"{A}:root", "UserId": ACCOUNT, "CreateDate": "2020-01-01T00:00:00Z"}}
+USER_VIRTUAL = {"SerialNumber": f"{A}:mfa/quiet", "EnableDate": ENABLED,
+                "User": {"Path": "/", "UserName": "quiet", "UserId": "AIDAQUIET000000000001", "Arn": f"{A}:user/quiet",
+                         "CreateDate": "2013-01-01T00:00:00Z"}}
+SPARE_VIRTUAL = {"SerialNumber": f"{A}:mfa/spare"}  # never assigned: no User
+
+
+def _root_16(tmp_path, root_row, devices, errors=()):
+    data = AccountData(credential_report_csv="\n".join([HEADER, root_row, *ROWS[1:]]) + "\n",
+                       virtual_mfa_devices=devices)
+    snap = load_snapshot(write_snapshot(tmp_path, {ACCOUNT: data}, source="live", collected_at=COLLECTED, errors=errors))
+    rows = H.credential_checks(snap).query("cis_id == '1.6'")
+    assert rows["user"].tolist() == ["<root_account>"] and rows["arn"].tolist() == [f"{A}:root"]
+    return rows.iloc[0]
+
+
+@pytest.mark.parametrize("devices, status, detail", [
+    ([], "pass", "no virtual MFA device is assigned to root (hardware MFA)"),
+    ([USER_VIRTUAL, SPARE_VIRTUAL], "pass", "no virtual MFA device is assigned to root (hardware MFA)"),
+    ([USER_VIRTUAL, ROOT_VIRTUAL], "fail", f"root MFA is a virtual device: {A}:mfa/root-account-mfa-device"),
+    (None, "unknown", "hardware vs virtual is unknown: virtual_mfa_devices.json was not collected"),
+])
+def test_root_hardware_mfa(tmp_path, devices, status, detail):
+    row = _root_16(tmp_path, ROOT_WITH_MFA, devices)
+    assert row["status"] == status and detail in row["detail"]
+    assert row["severity"] == ("medium" if status == "fail" else "info")
+
+
+def test_root_hardware_mfa_failed_listing_and_no_mfa(tmp_path):
+    denied = [{"account": ACCOUNT, "call": "ListVirtualMFADevices", "message": "AccessDenied"}]
+    row = _root_16(tmp_path / "denied", ROOT_WITH_MFA, None, denied)
+    assert row["status"] == "unknown" and "ListVirtualMFADevices: AccessDenied" in row["detail"]
+    # Root without any MFA has no hardware MFA either, whatever the device list says.
+    row = _root_16(tmp_path / "none", ROWS[0], [])
+    assert (row["status"], row["detail"]) == ("fail", "root has no MFA device at all")
+
+
+def test_root_virtual_mfa_is_a_finding(tmp_path):
+    data = AccountData(credential_report_csv="\n".join([HEADER, ROOT_WITH_MFA]) + "\n",
+                       virtual_mfa_devices=[ROOT_VIRTUAL])
+    snap = load_snapshot(write_snapshot(tmp_path, {ACCOUNT: data}, source="live", collected_at=COLLECTED))
+    found = H.findings(snap, H.credential_checks(snap))
+    hit = found[found["detection"].eq("cis_1_6_root_hardware_mfa")]
+    assert hit["principal_arn"].tolist() == [f"{A}:root"] and hit["severity"].tolist() == ["medium"]
+
+
 def test_user_checks(snapshot):
     checks = H.credential_checks(snapshot, inactive_days=45, rotation_days=90, accounts=[ACCOUNT])
     assert _status(checks, "1.10", "nomfa") == ["fail"] and _status(checks, "1.10", "quiet") == ["pass"]
@@ -154,3 +203,22 @@ def test_findings_and_access_analyzer_cross_check(snapshot):
     assert cross.loc[f"{A}:user/twokeys", "seen_by"] == "both"
     assert cross.loc["arn:aws:s3:::shared", "seen_by"] == "access_analyzer"
     assert cross.loc[f"{A}:user/nomfa", "seen_by"] == "trailbook"
+
+
+def test_demo_snapshot_decides_root_hardware_mfa(tmp_path):
+    """The demo writes virtual_mfa_devices.json: one device per user with MFA, none for root, so a
+    root with MFA is hardware (1.6 pass) and prod's root without MFA fails 1.5 and 1.6."""
+    from trailbook import demo
+
+    manifest = demo.generate(tmp_path, events=1_000)
+    snap = load_snapshot(tmp_path / "iam")
+    (plant,) = [p for p in manifest["iam_plants"] if p["id"] == "root_without_mfa"]
+    checks = H.credential_checks(snap)
+    root = checks[checks["cis_id"].isin(["1.5", "1.6"])].set_index(["account_id", "cis_id"])["status"].to_dict()
+    for account in snap.accounts:
+        report = snap.credential_report(account)
+        with_mfa = sorted(report.loc[report["mfa_active"].eq(True) & ~report["is_root"], "arn"])
+        assert sorted(d["User"]["Arn"] for d in snap.virtual_mfa_devices(account)) == with_mfa
+        expected = "fail" if account == plant["account_id"] else "pass"
+        assert bool(report.loc[report["is_root"], "mfa_active"].item()) == (expected == "pass")
+        assert (root[(account, "1.5")], root[(account, "1.6")]) == (expected, expected)

@@ -1,6 +1,7 @@
 """Read-only IAM collection against moto, with model-validated fakes where moto has no implementation.
 
-moto 5.2.5 implements IAM (authorization details, credential report, access keys), STS
+moto 5.2.5 implements IAM (authorization details, credential report, access keys, virtual MFA
+devices), STS
 AssumeRole (with per-account backends), CloudTrail trails, GuardDuty detectors and the S3
 Control public access block. It lacks IAM Access Advisor (Generate/GetServiceLastAccessedDetails)
 and Access Analyzer, so ``FakeAws`` answers those from a ``before-call`` handler, checking
@@ -324,8 +325,18 @@ def add_analyzers(fake: FakeAws, account: str) -> list[dict[str, Any]]:
 
 # --- tests --------------------------------------------------------------------------------
 
+def add_virtual_mfa(iam: Any, user: str) -> tuple[str, str]:
+    """A virtual MFA device enabled for ``user`` and a spare one never assigned; their serials."""
+    assigned = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName=user, SerialNumber=assigned, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+    spare = iam.create_virtual_mfa_device(VirtualMFADeviceName="spare")["VirtualMFADevice"]["SerialNumber"]
+    return assigned, spare
+
+
 def test_single_account_round_trip(aws: None, tmp_path: Path) -> None:
     world = build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    bob_device, spare_device = add_virtual_mfa(boto3.client("iam", region_name=HOME), "bob")
     fake, log = FakeAws(), ReadOnlyCallLog()
     analyzers = add_analyzers(fake, MOTO_ACCOUNT)
     path, clock = collect(tmp_path / "out", fake, log)
@@ -339,7 +350,7 @@ def test_single_account_round_trip(aws: None, tmp_path: Path) -> None:
     assert manifest["format"] == "trailbook-iam-snapshot/1" and manifest["collected_at"].endswith("Z")
     assert sorted(p.name for p in (path / MOTO_ACCOUNT).iterdir()) == [
         "access_keys.json", "authorization_details.json", "credential_report.csv", "credential_report.json",
-        "posture.json", "service_last_accessed.json"]
+        "posture.json", "service_last_accessed.json", "virtual_mfa_devices.json"]
 
     # Credential report: stored byte-for-byte as AWS (moto) returns it, and parseable.
     direct = boto3.client("iam", region_name=HOME).get_credential_report()
@@ -389,6 +400,18 @@ def test_single_account_round_trip(aws: None, tmp_path: Path) -> None:
     assert (used["UserName"], used["Status"], used["LastUsedServiceName"], used["LastUsedRegion"]) == ("alice", "Active", "sts", HOME)
     assert used["LastUsedDate"].endswith("Z") and used["CreateDate"].endswith("Z")
     assert (unused["LastUsedDate"], unused["LastUsedServiceName"], unused["LastUsedRegion"]) == (None, "N/A", "N/A")
+
+    # Virtual MFA devices: assigned and unassigned, with whom they belong to; the TOTP seed and
+    # QR code (which moto returns) are never stored.
+    devices = {d["SerialNumber"]: d for d in snap.virtual_mfa_devices(MOTO_ACCOUNT)}
+    assert sorted(devices) == sorted([bob_device, spare_device])
+    assert bob_device == f"arn:aws:iam::{MOTO_ACCOUNT}:mfa/bob"
+    assert devices[bob_device]["User"]["Arn"] == world.arns["bob"]
+    assert devices[bob_device]["EnableDate"].endswith("Z") and devices[bob_device]["User"]["CreateDate"].endswith("Z")
+    assert "User" not in devices[spare_device] and "EnableDate" not in devices[spare_device]
+    assert all(not {"Base32StringSeed", "QRCodePNG"} & set(d) for d in devices.values())
+    assert "Base32StringSeed" in boto3.client("iam", region_name=HOME).list_virtual_mfa_devices()["VirtualMFADevices"][0]
+    assert fake.ops("ListVirtualMFADevices") == [{}]  # AssignmentStatus defaults to Any
 
     # Posture: regions in use = home + where Access Advisor saw activity (eu-west-1).
     posture = snap.posture(MOTO_ACCOUNT)
@@ -460,6 +483,49 @@ def test_authorization_details_pages_are_merged_and_bad_documents_kept(aws: None
     assert details["RoleDetailList"][0]["AssumeRolePolicyDocument"] == TRUST
     assert by_name["bob"]["UserPolicyList"][0]["PolicyDocument"] == quote("{not json")  # kept, as AWS sent it
     assert [(e["call"], "broken" in e["message"]) for e in snap.errors] == [("GetAccountAuthorizationDetails", True)]
+
+
+def test_virtual_mfa_devices_follow_markers(aws: None, tmp_path: Path) -> None:
+    world = build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    created = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    def device(name: str) -> dict[str, Any]:
+        user = {"Path": "/", "UserName": name, "UserId": f"AIDA{name.upper():0<17}", "CreateDate": created,
+                "Arn": f"arn:aws:iam::{MOTO_ACCOUNT}:user/{name}"}
+        return {"SerialNumber": f"arn:aws:iam::{MOTO_ACCOUNT}:mfa/{name}", "User": user, "EnableDate": created,
+                "Base32StringSeed": b"SEEDSEEDSEEDSEED", "QRCodePNG": b"\x89PNG"}
+
+    def two_pages(params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("Marker") is None:
+            return {"VirtualMFADevices": [device("alice")], "IsTruncated": True, "Marker": "after-alice"}
+        return {"VirtualMFADevices": [device("bob")], "IsTruncated": False}
+
+    fake = FakeAws()
+    fake.overrides["ListVirtualMFADevices"] = two_pages
+    path, _ = collect(tmp_path, fake)
+
+    assert [p.get("Marker") for p in fake.ops("ListVirtualMFADevices")] == [None, "after-alice"]
+    snap = load_snapshot(path)
+    assert snap.errors == []
+    stored = snap.virtual_mfa_devices(MOTO_ACCOUNT)
+    assert [d["User"]["Arn"] for d in stored] == [world.arns["alice"], world.arns["bob"]]
+    assert stored[0] == {"SerialNumber": f"arn:aws:iam::{MOTO_ACCOUNT}:mfa/alice", "EnableDate": "2025-01-02T03:04:05Z",
+                         "User": {"Path": "/", "UserName": "alice", "UserId": "AIDAALICE000000000000",
+                                  "CreateDate": "2025-01-02T03:04:05Z", "Arn": world.arns["alice"]}}
+
+
+def test_failed_virtual_mfa_listing_is_absent_and_recorded(aws: None, tmp_path: Path) -> None:
+    build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    fake = FakeAws()
+    fake.failures.append(("ListVirtualMFADevices", lambda p: True, "AccessDenied"))
+    path, _ = collect(tmp_path, fake)
+
+    snap = load_snapshot(path)
+    assert [(e["call"], "AccessDenied" in e["message"]) for e in snap.errors] == [("ListVirtualMFADevices", True)]
+    assert not (path / MOTO_ACCOUNT / "virtual_mfa_devices.json").exists()
+    with pytest.raises(SnapshotError, match="virtual_mfa_devices.json was not collected.*AccessDenied"):
+        snap.virtual_mfa_devices(MOTO_ACCOUNT)
+    assert len(snap.access_keys(MOTO_ACCOUNT)) == 2  # the rest was collected
 
 
 def test_throttling_backs_off_then_succeeds(aws: None, tmp_path: Path) -> None:
@@ -638,6 +704,7 @@ def test_required_iam_policy_matches_the_allow_list() -> None:
     expected = {iam_action(s, o) for s, ops in READ_ONLY_OPERATIONS.items() for o in ops if s != "sts"}
     assert set(statement["Action"]) == expected and statement["Effect"] == "Allow"
     assert "access-analyzer:ListFindings" in expected and "s3:GetAccountPublicAccessBlock" in expected
+    assert "iam:ListVirtualMFADevices" in expected
     assert all(action in required_iam_policy.__doc__ for action in expected)  # documented exactly
     assume = required_iam_policy("trailbook-reader")["Statement"][1]
     assert (assume["Action"], assume["Resource"]) == (["sts:AssumeRole"], "arn:aws:iam::*:role/trailbook-reader")

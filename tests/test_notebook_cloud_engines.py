@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import sys
 import textwrap
 from pathlib import Path
 

@@ -43,6 +43,15 @@ def _run(out: Path, demo: Path, **parameters) -> dict:
     return json.loads(out.read_text())
 
 
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _scope_html(notebook: dict) -> str:
+    (cell,) = [c for c in notebook["cells"] if c["cell_type"] == "code" and _source(c) == "scope"]
+    return "".join(cell["outputs"][0]["data"]["text/html"])
+
+
 def _outputs(notebook: dict, key: str) -> list:
     return [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])
             if key in o.get("data", {}) or o.get("output_type") == key]
@@ -79,8 +88,7 @@ def test_leaked_key_story_and_guardrails_are_found(hunt, manifest):
 
 def test_hunt_mode_shows_no_incident_scope_or_runbook(hunt):
     assert not _outputs(hunt, "stream")
-    scope_cells = [c for c in hunt["cells"] if c["cell_type"] == "code" and c["source"] == "scope"]
-    assert scope_cells[0]["outputs"][0]["data"]["text/html"] == ""
+    assert _scope_html(hunt) == ""
     assert len(_outputs(hunt, "image/png")) == 1  # the heatmap; no incident timeline
 
 
@@ -90,7 +98,7 @@ def test_incident_mode_scopes_the_leaked_key(demo_dir, tmp_path_factory, manifes
     notebook = _run(tmp_path_factory.mktemp("incident") / "key_anomalies.ipynb", Path(demo_dir), access_key_id=key)
     (findings,) = [o["data"][FINDINGS_MIME] for o in _outputs(notebook, FINDINGS_MIME)]
     assert findings and {f["access_key_id"] for f in findings} == {key}
-    scope_html = next(c for c in notebook["cells"] if c["cell_type"] == "code" and c["source"] == "scope")["outputs"][0]["data"]["text/html"]
+    scope_html = _scope_html(notebook)
     assert f"Incident scope: {key}" in scope_html and leaked["source_ip"] in scope_html
     assert "CreateAccessKey" in scope_html and "AttachUserPolicy" in scope_html
     assert len(_outputs(notebook, "image/png")) == 2  # heatmap and incident timeline
@@ -99,8 +107,6 @@ def test_incident_mode_scopes_the_leaked_key(demo_dir, tmp_path_factory, manifes
     user = leaked["principal_arn"].rsplit("/", 1)[1]
     assert f"aws iam update-access-key --user-name {user} --access-key-id {key} --status Inactive" in text
     assert f"aws iam delete-access-key --user-name {user} --access-key-id {key}" in text
-    created = manifest["leaked_key_persistence"]
-    assert "CreateAccessKey" in created["event_names"]
 
 
 def test_false_positive_budget_on_background(tmp_path_factory):

@@ -22,7 +22,7 @@ import sqlglot
 from trailbook.catalog import load_catalog
 from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.lake import MAX_STATEMENT_CHARS, LakeEngine
-from trailbook.engines.local import LocalEngine, scope_filter
+from trailbook.engines.local import scope_filter
 from trailbook.catalog import partition_time_filter
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -352,10 +352,13 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
     try:
         # Staged rows are sorted when one statement staged them all; otherwise sort here.
         loaded = con.execute(_insert_sql(sort=statements > 1)).fetchone()[0] if valid else 0
-        now = time.time()
-        con.executemany(
-            f"INSERT OR REPLACE INTO {FILES_TABLE} VALUES (?, ?, ?, ?, ?, ?, to_timestamp(?))",
-            [(i.path, i.size, i.mtime_ns, i.events, i.status, i.reason, now) for i in batch])
+        # One statement for the whole batch (executemany runs one statement per row).
+        con.execute(
+            f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
+            "unnest($mtime_ns), unnest($events), unnest($status), unnest($reason), now()",
+            {"path": [i.path for i in batch], "size": [i.size for i in batch],
+             "mtime_ns": [i.mtime_ns for i in batch], "events": [i.events for i in batch],
+             "status": [i.status for i in batch], "reason": [i.reason for i in batch]})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

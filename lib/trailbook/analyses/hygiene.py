@@ -3,8 +3,14 @@ and guardrail posture (CloudTrail, GuardDuty, S3 Block Public Access, IAM Access
 
 Everything reads an IAM snapshot (``trailbook.iam``), so it runs offline. Every check yields
 ``pass``, ``fail`` or ``unknown``; ``unknown`` is used when the snapshot cannot say (a call that
-failed, a sentinel like ``no_information``, or data the collector does not read, e.g. whether
-root's MFA device is hardware), never silently counted as a pass.
+failed, a sentinel like ``no_information``, or an older snapshot without the data), never
+silently counted as a pass.
+
+CIS 1.6 (root hardware MFA): the credential report says whether root has *an* MFA device;
+ListVirtualMFADevices (``virtual_mfa_devices.json``) lists every virtual device and whom it is
+assigned to. Root MFA active and no virtual device assigned to root → hardware → pass; a virtual
+device assigned to root → fail; root with no MFA at all → fail (no hardware MFA either; 1.5
+fails too); device list not collected → unknown.
 
 The notebook ``credential_hygiene`` calls these one per cell.
 """
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import re
 
 import pandas as pd
 
@@ -95,9 +103,10 @@ def credential_checks(snapshot: Snapshot, *, inactive_days: int = 45, rotation_d
                 add(account, cis, "unknown", None, None, f"credential report not collected: {error}")
             continue
         keys = _keys_by_user(snapshot, account)
+        devices = _virtual_mfa_devices(snapshot, account)
         for row in report.to_dict("records"):
             if row["is_root"]:
-                _root_checks(add, account, row, when, root_recent_days)
+                _root_checks(add, account, row, when, root_recent_days, *devices)
             else:
                 _user_checks(add, account, row, when, inactive_days, rotation_days, keys.get(row["user"], []))
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
@@ -115,6 +124,25 @@ def _keys_by_user(snapshot: Snapshot, account: str) -> dict[str, list[dict[str, 
     return by_user
 
 
+def _virtual_mfa_devices(snapshot: Snapshot, account: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """The account's virtual MFA devices, or None and why not (1.6 is then unknown)."""
+    try:
+        return snapshot.virtual_mfa_devices(account), ""
+    except SnapshotError as error:
+        return None, str(error)
+
+
+def _root_virtual_devices(devices: list[dict[str, Any]], account: str, root_arn: str) -> list[str]:
+    """Serial numbers of the virtual MFA devices assigned to the account's root user."""
+    root = re.compile(rf"arn:[^:]+:iam::{re.escape(account)}:root")
+    assigned = []
+    for device in devices:
+        user_arn = (device.get("User") or {}).get("Arn")
+        if isinstance(user_arn, str) and (user_arn == root_arn or root.fullmatch(user_arn)):
+            assigned.append(str(device.get("SerialNumber")))
+    return assigned
+
+
 def _slot_key(keys: list[dict[str, Any]], rotated: Any) -> str | None:
     """The AccessKeyId in a credential-report slot: the report names no ids, so match the
     slot's last_rotated to a key's CreateDate (same minute)."""
@@ -127,7 +155,8 @@ def _slot_key(keys: list[dict[str, Any]], rotated: Any) -> str | None:
     return None
 
 
-def _root_checks(add, account: str, row: dict[str, Any], when: pd.Timestamp, recent_days: int) -> None:
+def _root_checks(add, account: str, row: dict[str, Any], when: pd.Timestamp, recent_days: int,
+                 devices: list[dict[str, Any]] | None, devices_missing: str) -> None:
     user, arn = row["user"], row["arn"]
     active = [n for n in (1, 2) if row[f"access_key_{n}_active"] is True]
     unknown_keys = [n for n in (1, 2) if row[f"access_key_{n}_active_state"] != "present"]
@@ -146,9 +175,16 @@ def _root_checks(add, account: str, row: dict[str, Any], when: pd.Timestamp, rec
         add(account, "1.6", "fail", user, arn, "root has no MFA device at all")
     else:
         add(account, "1.5", "pass", user, arn, "root MFA active")
-        # The snapshot has no ListVirtualMFADevices: a virtual device cannot be told from hardware.
-        add(account, "1.6", "unknown", user, arn, "root MFA is active; hardware vs virtual is not in the snapshot "
-                                                  "(needs iam:ListVirtualMFADevices)")
+        # Hardware devices are not listed anywhere; they are what remains when no virtual one is root's.
+        virtual = None if devices is None else _root_virtual_devices(devices, account, arn)
+        if virtual is None:
+            add(account, "1.6", "unknown", user, arn, "root MFA is active; hardware vs virtual is unknown: "
+                                                      f"{devices_missing}")
+        elif virtual:
+            add(account, "1.6", "fail", user, arn, f"root MFA is a virtual device: {', '.join(virtual)}")
+        else:
+            add(account, "1.6", "pass", user, arn, "root MFA active and no virtual MFA device is assigned to root "
+                                                   "(hardware MFA)")
     used = [row[c] for c in ("password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date")
             if _present(row, c)]
     last = max(used) if used else None

@@ -314,14 +314,23 @@ def build_schedule(streams: list[Stream], rng: random.Random) -> list[Burst]:
                         duration = rng.randrange(4, 12) * MINUTE
                         burst(s, day + 13 * HOUR + rng.randrange(9 * HOUR), duration, duration / MINUTE)
         elif s.kind == "instance":
-            # The app refreshes its cached secrets and keys hourly; the SSM agent reports in with it.
-            minute = 7 + 3 * (order_in_kind.setdefault(s.key, len(order_in_kind)) % 4)
+            # The app refreshes its cached secrets and keys hourly and the SSM agent reports in with
+            # it, a few minutes past the hour (so one delivery file per hour carries them). The
+            # us-west-2 standby refreshes every three hours; dev runs 12:00-24:00 UTC on weekdays.
+            minute = 4 + 2 * (order_in_kind.setdefault(s.key, len(order_in_kind)) % 3)
+            standby = s.account == PROD and s.tools[0].items[0].region != "us-east-1"
             for hour_start in range(HISTORY_START, WINDOW_END, HOUR):
-                burst(s, hour_start + minute * MINUTE + rng.randrange(40), 4 * MINUTE, load(hour_start))
+                hour = (hour_start // HOUR) % 24
+                if standby and hour % 3:
+                    continue
+                if s.account == DEV and (hour < 12 or weekday(hour_start) >= 5):
+                    continue
+                burst(s, hour_start + minute * MINUTE + rng.randrange(40), 3 * MINUTE, load(hour_start))
         elif s.kind == "lambda":
-            minute = 5 if s.account == PROD else 35
-            for hour_start in range(HISTORY_START, WINDOW_END, HOUR):
-                big = (hour_start // HOUR) % 24 == 3  # the nightly batch
+            # The ETL runs hourly (a big batch at 03:00); the log processor every two hours.
+            minute, every = (5, 1) if s.account == PROD else (35, 2)
+            for hour_start in range(HISTORY_START, WINDOW_END, every * HOUR):
+                big = (hour_start // HOUR) % 24 == 3
                 burst(s, hour_start + minute * MINUTE + rng.randrange(30), (12 if big else 3) * MINUTE,
                       (6.0 if big else 1.0) * (1.0 if s.account == PROD else load(hour_start)))
         elif s.kind == "autoscaling":

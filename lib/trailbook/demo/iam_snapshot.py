@@ -3,6 +3,10 @@
 Last-used dates of passwords, keys, services and actions come from what the events did (see
 `usage.Usage`), plus each entity's use before the event window; policies, keys and users are
 the world's, after the incidents changed it. Shapes follow botocore responses.
+
+MFA: every user with MFA has a virtual device (``virtual_mfa_devices.json``). Roots with MFA use
+a hardware device, which ListVirtualMFADevices does not list, so CIS 1.6 passes for them; prod's
+root has no MFA at all (the ``root_without_mfa`` plant), so 1.5 and 1.6 both fail there.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def write_snapshot(folder: Path, world: World, usage: Usage, posture_facts: dict
         _dump(out / "authorization_details.json", authorization_details(account, usage))
         _dump(out / "service_last_accessed.json", service_last_accessed(account, usage, rng))
         _dump(out / "access_keys.json", access_keys(account, usage))
+        _dump(out / "virtual_mfa_devices.json", virtual_mfa_devices(account))
         _dump(out / "posture.json", posture(account, posture_facts, rng))
     manifest = {"format": FORMAT, "collected_at": iso(SNAPSHOT_TIME), "accounts": list(world.accounts),
                 "source": "demo", "errors": []}
@@ -278,6 +283,20 @@ def access_keys(account: Account, usage: Usage) -> list[dict[str, Any]]:
                          "CreateDate": iso(key.created), "LastUsedDate": iso(last[0]) if last else None,
                          "LastUsedServiceName": last[1] if last else "N/A", "LastUsedRegion": last[2] if last else "N/A"})
     return rows
+
+
+# Users enrolled their virtual device this long after they were created.
+MFA_ENROLMENT_DELAY_S = 600
+
+
+def virtual_mfa_devices(account: Account) -> list[dict[str, Any]]:
+    """ListVirtualMFADevices (AssignmentStatus Any): one assigned device per user with MFA; none
+    for root, whose MFA (where it has one) is hardware."""
+    return [{"SerialNumber": f"arn:aws:iam::{account.id}:mfa/{user.name}",
+             "User": {"Path": "/", "UserName": user.name, "UserId": user.user_id, "Arn": user.arn,
+                      "CreateDate": iso(user.created)},
+             "EnableDate": iso(user.created + MFA_ENROLMENT_DELAY_S)}
+            for user in sorted(account.users.values(), key=lambda u: u.name) if user.mfa]
 
 
 def posture(account: Account, facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:

@@ -184,7 +184,10 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
     key = ci.keys[0].id
     me = records.iam_user_identity(ci, key)
     kw = dict(identity=me, ip=LEAK_IP, ua=ATTACKER_UA)
-    make = lambda id_, text: Incident(id_, text, PROD, ci.arn, key, LEAK_IP)  # noqa: E731
+
+    def make(incident_id: str, text: str) -> Incident:
+        return Incident(incident_id, text, PROD, ci.arn, key, LEAK_IP)
+
     out: list[Incident] = []
 
     first = make("leaked_key_first_use", "ci-deploy's long-term key used for the first time from a new external "
@@ -315,7 +318,6 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
     out.append(mining)
 
     kali = make("leaked_key_kali_user_agent", "One call from the leaked key with a Kali Linux aws-cli user agent")
-    kali.source_ip = LEAK_IP
     rec.call(kali, epoch(2026, 10, 26, 2, 58, 31), "s3:ListBuckets", "us-east-1", identity=me, ip=LEAK_IP, ua=KALI_UA)
     kali.details["user_agent"] = KALI_UA
     out.append(kali)

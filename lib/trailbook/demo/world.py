@@ -234,6 +234,31 @@ class World:
         return sorted({r for a in self.accounts.values() for r in a.regions})
 
 
+def app_server_policy(acct: Account) -> dict:
+    """What an application server may do: its keys, secrets, tables and log groups."""
+    res = acct.resources
+    return doc(
+        allow("kms:Decrypt", "kms:GenerateDataKey", resource=list(res.kms_keys.values())),
+        allow("secretsmanager:GetSecretValue", resource=[res.secret_arn(acct.regions[0], s) for s in res.secrets]),
+        allow("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+              resource=[f"arn:aws:dynamodb:*:{acct.id}:table/{t}" for t in res.tables]),
+        allow("logs:CreateLogStream", "logs:PutLogEvents", resource=f"arn:aws:logs:*:{acct.id}:log-group:/{acct.name}/app/*"),
+    )
+
+
+def ci_policy(acct: Account) -> dict:
+    """The pipeline's rights. Terraform manages infrastructure *and* IAM users: the escalation path."""
+    return doc(
+        allow("ec2:Describe*", "ec2:CreateTags", "s3:ListAllMyBuckets", "s3:GetBucket*", "s3:GetEncryptionConfiguration",
+              "lambda:Get*", "lambda:List*", "lambda:UpdateFunctionCode", "lambda:PublishVersion",
+              "dynamodb:Describe*", "dynamodb:List*", "logs:Describe*", "cloudwatch:Describe*", "sns:List*", "sns:Get*",
+              "rds:Describe*"),
+        allow("iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetUser", "iam:List*"),
+        allow("iam:CreateUser", "iam:TagUser", "iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:CreateAccessKey",
+              resource=f"arn:aws:iam::{acct.id}:user/*"),
+    )
+
+
 def _before_snapshot(days: float, hour: int = 0) -> int:
     return SNAPSHOT_TIME - int(days * DAY) + hour * 3600
 
@@ -241,8 +266,12 @@ def _before_snapshot(days: float, hour: int = 0) -> int:
 def build_world(seed: int) -> World:
     """The organisation for a seed. Names and structure are fixed; ids and keys follow the seed."""
     rng = random.Random(f"trailbook-demo:{seed}:world")
-    uid = lambda prefix: ids.unique_id(rng, prefix)  # noqa: E731 - a local shorthand
-    akia = lambda: ids.access_key_id(rng, "AKIA")  # noqa: E731
+
+    def uid(prefix: str) -> str:
+        return ids.unique_id(rng, prefix)
+
+    def akia() -> str:
+        return ids.access_key_id(rng, "AKIA")
 
     accounts: dict[str, Account] = {}
     specs = [
@@ -311,22 +340,6 @@ def build_world(seed: int) -> World:
               "logs:Get*", "logs:FilterLogEvents", "lambda:Get*", "lambda:List*", "dynamodb:Describe*", "dynamodb:List*"),
         allow("s3:ListAllMyBuckets", "s3:GetBucket*", "s3:GetObject", "rds:Describe*"),
     )
-    app_server = lambda acct: doc(  # noqa: E731
-        allow("kms:Decrypt", "kms:GenerateDataKey", resource=list(acct.resources.kms_keys.values())),
-        allow("secretsmanager:GetSecretValue", resource=[acct.resources.secret_arn(r, s) for r in acct.regions[:1] for s in acct.resources.secrets]),
-        allow("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
-              resource=[f"arn:aws:dynamodb:*:{acct.id}:table/{t}" for t in acct.resources.tables]),
-        allow("logs:CreateLogStream", "logs:PutLogEvents", resource=f"arn:aws:logs:*:{acct.id}:log-group:/{acct.name}/app/*"),
-    )
-    ci_policy = lambda acct: doc(  # noqa: E731 - terraform manages infra *and* IAM users: the escalation path
-        allow("ec2:Describe*", "ec2:CreateTags", "s3:ListAllMyBuckets", "s3:GetBucket*", "s3:GetEncryptionConfiguration",
-              "lambda:Get*", "lambda:List*", "lambda:UpdateFunctionCode", "lambda:PublishVersion",
-              "dynamodb:Describe*", "dynamodb:List*", "logs:Describe*", "cloudwatch:Describe*", "sns:List*", "sns:Get*",
-              "rds:Describe*"),
-        allow("iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetUser", "iam:List*"),
-        allow("iam:CreateUser", "iam:TagUser", "iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:CreateAccessKey",
-              resource=f"arn:aws:iam::{acct.id}:user/*"),
-    )
 
     # --- prod -------------------------------------------------------------------------------------------
     t_ = epoch
@@ -336,7 +349,7 @@ def build_world(seed: int) -> World:
     p_rep = policy(prod, "reporting-readonly", t_(2023, 11, 20),
                    doc(allow("ce:GetCostAndUsage", "cloudwatch:GetMetricData", "ec2:DescribeInstances", "rds:DescribeDBInstances",
                              "s3:ListAllMyBuckets")), "Cost and usage reporting job")
-    p_app = policy(prod, "app-server-policy", t_(2023, 4, 2), app_server(prod), "Application servers")
+    p_app = policy(prod, "app-server-policy", t_(2023, 4, 2), app_server_policy(prod), "Application servers")
     group(prod, "SecurityAdmins", t_(2023, 2, 10), [p_sec.arn])
     group(prod, "Developers", t_(2023, 5, 30), [p_dev.arn])
 
@@ -377,7 +390,7 @@ def build_world(seed: int) -> World:
     # --- dev --------------------------------------------------------------------------------------------
     d_dev = policy(dev, "developer-access", t_(2023, 9, 4), developer, "Developers: read-mostly access")
     d_ci = policy(dev, "dev-ci-policy", t_(2024, 5, 2), ci_policy(dev), "Terraform pipeline (dev)")
-    d_app = policy(dev, "app-server-policy", t_(2023, 9, 4), app_server(dev), "Application servers")
+    d_app = policy(dev, "app-server-policy", t_(2023, 9, 4), app_server_policy(dev), "Application servers")
     group(dev, "Developers", t_(2023, 9, 4), [d_dev.arn])
     user(dev, "erin", t_(2023, 9, 5, 13, 20, 0), groups=["Developers"], password=True, password_changed=t_(2026, 9, 2, 14, 0),
          mfa=True, human=True, keys=[AccessKey(akia(), "erin", "Active", t_(2026, 9, 10, 18, 2, 45))])

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import lru_cache
 from typing import Any, Sequence
 
 import pandas as pd
@@ -56,6 +57,7 @@ class _Stop(Exception):
         self.over_budget = over_budget
 
 
+@lru_cache(maxsize=1)
 def _cursor_class() -> type:
     from pyathena.pandas.cursor import PandasCursor
 
@@ -157,7 +159,7 @@ class AthenaEngine(Engine):
             if self.settings["result_reuse_minutes"] > 0 else {}
         try:
             cursor.execute(sql, on_start_query_execution=lambda qid: state.update(id=qid), **reuse)
-            frame = cursor.as_pandas()
+            frame = self._arrays(cursor.as_pandas(), cursor.description or [])
         except _Stop as stop:
             self._stop(cursor, state["id"])
             error = BudgetExceeded if stop.over_budget else EngineError
@@ -167,7 +169,6 @@ class AthenaEngine(Engine):
             status = getattr(execution, "state", None) or "FAILED"
             reason = getattr(execution, "state_change_reason", None) or str(exc) or "no reason given"
             raise EngineError(f"Athena query {state['id'] or '(not started)'} {status}: {reason}") from exc
-        frame = self._arrays(frame, cursor.description or [])
         scanned = cursor.data_scanned_in_bytes
         stats = QueryStats(
             execution_id=cursor.query_id,

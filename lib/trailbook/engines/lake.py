@@ -32,7 +32,7 @@ import datetime as dt
 import json
 import re
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -165,6 +165,8 @@ def parse_text_array(text: Any) -> list | None:
         return None
     if isinstance(text, (list, tuple)):
         return list(text)
+    if hasattr(text, "tolist") and not isinstance(text, str):  # a numpy array (already typed)
+        return list(text.tolist())
     value = str(text).strip()
     if not (value.startswith("[") and value.endswith("]")):
         raise EngineError(f"expected an array, got {value[:80]!r}")

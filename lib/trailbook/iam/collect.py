@@ -5,8 +5,9 @@ Per account (in this order, so asynchronous work overlaps):
 2. GenerateServiceLastAccessedDetails for every user, group, role and customer-managed policy.
 3. GenerateCredentialReport until COMPLETE, then GetCredentialReport.
 4. ListAccessKeys per user and GetAccessKeyLastUsed per key.
-5. GetServiceLastAccessedDetails per job: poll, then every Marker page.
-6. Guardrail posture (see ``trailbook.iam.posture``).
+5. ListVirtualMFADevices (all pages), so root's MFA can be told hardware from virtual (CIS 1.6).
+6. GetServiceLastAccessedDetails per job: poll, then every Marker page.
+7. Guardrail posture (see ``trailbook.iam.posture``).
 
 Credentials come from boto3's standard chain (environment, profiles, SSO, instance roles)
 unless a session is passed. With ``accounts`` and ``role_name`` each account is read through
@@ -60,6 +61,9 @@ AUTHORIZATION_DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailLis
 ALL_ENTITY_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
 _ROLE_NAME = re.compile(r"[\w+=,.@-]+(/[\w+=,.@-]+)*")
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):")
+# Returned only by CreateVirtualMFADevice in AWS (moto also lists them): the TOTP secret and
+# its QR code. Never stored.
+MFA_SECRET_FIELDS = ("Base32StringSeed", "QRCodePNG")
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,10 @@ class _AccountRun:
 
         if details is not FAILED:
             data.access_keys = self._access_keys(details)
+        devices = ctx.attempt("ListVirtualMFADevices", self._virtual_mfa_devices)
+        if devices is not FAILED:
+            data.virtual_mfa_devices = devices
+        if details is not FAILED:
             data.service_last_accessed = self._collect_jobs(jobs)
 
         account_id = self._account_id(data)
@@ -390,6 +398,22 @@ class _AccountRun:
                 return listed
             if not page.get("Marker"):
                 raise CollectionIncomplete(f"ListAccessKeys for {user_name}: IsTruncated without a Marker")
+            params["Marker"] = page["Marker"]
+
+    # 5. virtual MFA devices --------------------------------------------------------------
+    def _virtual_mfa_devices(self) -> list[dict[str, Any]]:
+        """Every virtual MFA device, assigned or not (AssignmentStatus defaults to Any)."""
+        iam = self.ctx.client("iam")
+        devices: list[dict[str, Any]] = []
+        params: dict[str, Any] = {}
+        while True:
+            page = self.ctx.caller.call(iam, "ListVirtualMFADevices", **params)
+            for device in page.get("VirtualMFADevices", []):
+                devices.append({k: v for k, v in device.items() if k not in MFA_SECRET_FIELDS})
+            if not page.get("IsTruncated"):
+                return devices
+            if not page.get("Marker"):
+                raise CollectionIncomplete("ListVirtualMFADevices: IsTruncated without a Marker")
             params["Marker"] = page["Marker"]
 
     # account id -------------------------------------------------------------------------

@@ -33,6 +33,7 @@ READ_ONLY_OPERATIONS: Mapping[str, frozenset[str]] = {
         "GetServiceLastAccessedDetails",
         "ListAccessKeys",
         "GetAccessKeyLastUsed",
+        "ListVirtualMFADevices",
     }),
     "sts": frozenset({"AssumeRole"}),
     "cloudtrail": frozenset({"DescribeTrails", "GetTrailStatus"}),
@@ -79,12 +80,13 @@ def required_iam_policy(role_name: str | None = None) -> dict[str, Any]:
     account it reads (attach it to the read-only role in each member account, or to the
     caller for a single account). ``Resource`` is ``*`` because these read actions either
     support no resource-level permissions (GetAccountAuthorizationDetails,
-    GenerateCredentialReport, GetCredentialReport, ListDetectors, ListAnalyzers,
-    DescribeTrails, GetAccountPublicAccessBlock) or are called on every principal and policy.
+    GenerateCredentialReport, GetCredentialReport, ListVirtualMFADevices, ListDetectors,
+    ListAnalyzers, DescribeTrails, GetAccountPublicAccessBlock) or are called on every
+    principal and policy.
     Actions: iam:GetAccountAuthorizationDetails, iam:GenerateCredentialReport,
     iam:GetCredentialReport, iam:GenerateServiceLastAccessedDetails,
     iam:GetServiceLastAccessedDetails, iam:ListAccessKeys, iam:GetAccessKeyLastUsed,
-    cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus, guardduty:ListDetectors,
+    iam:ListVirtualMFADevices, cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus, guardduty:ListDetectors,
     guardduty:GetDetector, s3:GetAccountPublicAccessBlock, access-analyzer:ListAnalyzers,
     access-analyzer:ListFindings (which authorises ListFindingsV2).
 

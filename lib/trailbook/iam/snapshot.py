@@ -9,6 +9,9 @@ Layout (format ``trailbook-iam-snapshot/1``)::
                            /authorization_details.json  GetAccountAuthorizationDetails, pages merged
                            /service_last_accessed.json  {entity ARN: Access Advisor job + services}
                            /access_keys.json            ListAccessKeys + GetAccessKeyLastUsed
+                           /virtual_mfa_devices.json    ListVirtualMFADevices (AssignmentStatus Any),
+                                                        pages merged: [{SerialNumber, User?, EnableDate?,
+                                                        Tags?}]; no Base32StringSeed / QRCodePNG
                            /posture.json                trails, GuardDuty, S3 BPA, Access Analyzer
 
 Conventions:
@@ -44,6 +47,7 @@ CREDENTIAL_REPORT_INFO = "credential_report.json"
 AUTHORIZATION_DETAILS = "authorization_details.json"
 SERVICE_LAST_ACCESSED = "service_last_accessed.json"
 ACCESS_KEYS = "access_keys.json"
+VIRTUAL_MFA_DEVICES = "virtual_mfa_devices.json"
 POSTURE = "posture.json"
 
 Source = Literal["demo", "live"]
@@ -102,6 +106,7 @@ class AccountData:
     authorization_details: dict[str, Any] | None = None
     service_last_accessed: dict[str, Any] | None = None
     access_keys: list[dict[str, Any]] | None = None
+    virtual_mfa_devices: list[dict[str, Any]] | None = None
     posture: dict[str, Any] | None = None
 
 
@@ -189,6 +194,7 @@ def _write_account(folder: Path, data: AccountData) -> None:
         (AUTHORIZATION_DETAILS, data.authorization_details),
         (SERVICE_LAST_ACCESSED, data.service_last_accessed),
         (ACCESS_KEYS, data.access_keys),
+        (VIRTUAL_MFA_DEVICES, data.virtual_mfa_devices),
         (POSTURE, data.posture),
     ):
         if value is not None:
@@ -235,6 +241,11 @@ class Snapshot:
     def access_keys(self, account: str) -> list[dict[str, Any]]:
         """Access keys of every IAM user, with last-used date, service and region."""
         return self._json(account, ACCESS_KEYS)
+
+    def virtual_mfa_devices(self, account: str) -> list[dict[str, Any]]:
+        """Every virtual MFA device, assigned or not; ``User.Arn`` names who it is assigned to
+        (``arn:aws:iam::<account>:root`` for the root user). Hardware devices are not listed."""
+        return self._json(account, VIRTUAL_MFA_DEVICES)
 
     def posture(self, account: str) -> dict[str, Any]:
         """Guardrail posture: trails and their status, GuardDuty, S3 BPA, Access Analyzer."""
