@@ -8,6 +8,7 @@
     trailbook lab        start JupyterLab on the notebooks with the trailbook kernel
     trailbook athena ddl print the Athena CloudTrail table DDL with partition projection
     trailbook collect iam  collect a read-only IAM snapshot (credential report, Access Advisor, ...)
+    trailbook policy     print the least-privilege IAM policy for an engine or for collection
 """
 
 from __future__ import annotations
@@ -185,6 +186,25 @@ def cmd_collect_iam(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_policy(args: argparse.Namespace) -> int:
+    import json
+
+    if args.what == "collect":
+        from .iam import required_iam_policy
+
+        document = required_iam_policy(args.role_name)
+    else:
+        from .policy import required_iam_policy
+
+        scope = {k: v for k, v in {"region": args.region, "account_id": args.account_id,
+                                   "work_group": args.work_group, "database": args.database, "table": args.table,
+                                   "cloudtrail_bucket": args.cloudtrail_bucket, "results_bucket": args.results_bucket,
+                                   "event_data_store": args.event_data_store}.items() if v}
+        document = required_iam_policy(args.what, **scope)
+    print(json.dumps(document, indent=2))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trailbook", description="Security analytics over AWS CloudTrail.")
     parser.add_argument("--version", action="version", version=f"trailbook {__import__('trailbook').__version__}")
@@ -248,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org-id", help="organization trail: AWSLogs/<org-id>/<account>/...")
     p.add_argument("--start-date", default="2020/01/01", help="first date partition, yyyy/MM/dd")
     p.set_defaults(func=cmd_athena_ddl)
+
+    p = sub.add_parser("policy", help="print the least-privilege IAM policy trailbook needs (athena, lake, collect)")
+    p.add_argument("what", choices=("athena", "lake", "collect"))
+    for option in ("region", "account-id", "work-group", "database", "table", "cloudtrail-bucket", "results-bucket",
+                   "event-data-store", "role-name"):
+        p.add_argument(f"--{option}")
+    p.set_defaults(func=cmd_policy)
 
     collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command", required=True)
     p = collect.add_parser("iam", help="write a dated IAM snapshot (read-only calls only)")

@@ -280,7 +280,6 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
             todo.append(_Pending(str(path), stat.st_size, stat.st_mtime_ns))
         report.files_new = len(todo)
 
-        con.execute(_staged_ddl())
         with tempfile.TemporaryDirectory(prefix="trailbook-ingest-") as temp_dir, \
                 tqdm(total=len(todo), unit="file", desc="ingest", file=sys.stderr,
                      disable=not progress) as bar:
@@ -309,7 +308,7 @@ def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_dir: Path,
                   report: IngestReport) -> None:
-    con.execute("DELETE FROM staged")
+    con.execute(_staged_ddl())  # a fresh table: DELETE would keep the old rows' memory
     fast: list[_Pending] = []
     slow: list[_Pending] = []
     for item in batch:
