@@ -1,7 +1,7 @@
 """Every Stratus Red Team detonation log (35 techniques) is caught by the detection meant for it.
 
 Each technique's events (tests/fixtures/stratus/, Apache-2.0, anonymised by the source) go into a
-store of their own; the whole key-misuse and guardrail hunt (plus the seed console-login query)
+store of their own; the whole key-misuse and guardrail hunt (plus the console-login queries for sign-in techniques)
 runs over a window around them, with a baseline that holds nothing, as for a first detonation.
 The defaults are used throughout: no threshold had to be lowered for a single detonation.
 A finding counts only if it names at least one eventID of that technique's file.
@@ -54,13 +54,13 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "aws.persistence.iam-create-admin-user": ("iam_user_created_then_privileged", "iam_admin_policy_granted",
                                               "iam_access_key_created_for_other_user"),
     "aws.persistence.iam-create-backdoor-role": ("iam_role_trust_backdoor", "iam_admin_policy_granted"),
-    "aws.persistence.iam-create-user-login-profile": ("iam_login_profile_for_other_user",),
+    "aws.persistence.iam-create-user-login-profile": ("login_profile_changed_by_other",),
     "aws.persistence.lambda-backdoor-function": ("lambda_resource_policy_backdoor",),
     "aws.persistence.lambda-layer-extension": ("lambda_code_or_layer_changed",),
     "aws.persistence.lambda-overwrite-code": ("lambda_code_or_layer_changed",),
     "aws.persistence.rolesanywhere-create-trust-anchor": ("roles_anywhere_trust_anchor",),
     "aws.persistence.sts-federation-token": ("long_term_key_session_token",),
-    "aws.privilege-escalation.iam-update-user-login-profile": ("iam_login_profile_for_other_user",),
+    "aws.privilege-escalation.iam-update-user-login-profile": ("login_profile_changed_by_other",),
 }
 # Techniques whose events cannot be detected, with the reason. All 35 recorded ones can.
 UNDETECTABLE: dict[str, str] = {}
@@ -85,7 +85,7 @@ def test_technique_is_reported_by_its_detection(technique, tmp_path, catalog):
     start = first.replace(hour=0, minute=0, second=0)
     end = start + dt.timedelta(days=2)
     session = local_session(events, tmp_path, start=start, end=end, catalog=catalog)
-    names = K.hunt_queries(session) + ["console_login_without_mfa"]
+    names = K.hunt_queries(session) + ["console_login_without_mfa", "login_profile_changed_by_other"]
     found = K.hunt(session, baseline_days=14, names=names)
     own_ids = {e["eventID"] for e in events}
     credited = {row.detection for row in found.itertuples() if own_ids & set(row.event_ids)}
