@@ -362,6 +362,9 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    # Checkpoint per batch: one checkpoint at the end would rewrite every batch's partial
+    # row groups at once and hold them all in memory.
+    con.execute("CHECKPOINT")
 
     report.events_read += valid
     report.events_loaded += loaded

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from . import ReportFigure, empty_figure
+
 AGE_BUCKETS = ("< 1 day", "1-30 days", "30-90 days", "90-365 days", "> 1 year")
 _BUCKET_COLOURS = ["#4c9f70", "#4c9f70", "#8fbc5a", "#f2b134", "#d1495b"]
 _STATUS_COLOURS = {"pass": "#4c9f70", "fail": "#d1495b", "unknown": "#9e9e9e"}
@@ -19,7 +21,7 @@ def key_age_histogram(keys: pd.DataFrame, *, rotation_days: int = 90, active_onl
     left = chosen["user_left"].fillna(False).astype(bool) if not chosen.empty else pd.Series(dtype=bool)
     total = [int((buckets == b).sum()) for b in AGE_BUCKETS]
     gone = [int(((buckets == b) & left).sum()) for b in AGE_BUCKETS]
-    fig = Figure(figsize=(8, 3.5))
+    fig = ReportFigure(figsize=(8, 3.5))
     ax = fig.add_subplot()
     x = np.arange(len(AGE_BUCKETS))
     ax.bar(x, total, color=_BUCKET_COLOURS, label="keys")
@@ -38,13 +40,13 @@ def key_age_histogram(keys: pd.DataFrame, *, rotation_days: int = 90, active_onl
 def check_overview(summary: pd.DataFrame) -> Figure:
     """Pass / fail / unknown per CIS check, all accounts summed (``hygiene.check_summary``)."""
     if summary.empty:
-        fig = Figure(figsize=(8, 2))
+        fig = ReportFigure(figsize=(8, 2))
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.text(0.5, 0.5, "No credential checks ran.", ha="center", va="center")
         return fig
     totals = summary.groupby(["cis_id", "check"], sort=False)[["pass", "fail", "unknown"]].sum().reset_index()
-    fig = Figure(figsize=(9, 1.2 + 0.4 * len(totals)))
+    fig = ReportFigure(figsize=(9, 1.2 + 0.4 * len(totals)))
     ax = fig.add_subplot()
     y = np.arange(len(totals))
     left = np.zeros(len(totals))

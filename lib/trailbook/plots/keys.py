@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ..analyses.incident import IncidentScope
+from . import ReportFigure
 from ..analyses.keys import activity_matrix
 
 def activity_heatmap(activity: pd.DataFrame, *, title: str | None = None) -> Figure | None:
@@ -16,7 +16,8 @@ def activity_heatmap(activity: pd.DataFrame, *, title: str | None = None) -> Fig
     one_key = activity["access_key_id"].nunique() == 1
     matrix = activity_matrix(activity, by="hour" if one_key else "day")
     height = max(2.5, 0.35 * len(matrix) + 1.5)
-    fig, ax = plt.subplots(figsize=(12, height))
+    fig = ReportFigure(figsize=(12, height))
+    ax = fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(len(matrix.index)), labels=[str(i) for i in matrix.index], fontsize=8)
     columns = [str(c) for c in matrix.columns]
@@ -28,7 +29,6 @@ def activity_heatmap(activity: pd.DataFrame, *, title: str | None = None) -> Fig
     ax.set_title(title or (f"Calls by {key} per hour" if key else "Calls per access key and day"))
     fig.colorbar(image, ax=ax, label="calls")
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 def incident_timeline(incident: IncidentScope) -> Figure | None:
@@ -44,7 +44,8 @@ def incident_timeline(incident: IncidentScope) -> Figure | None:
     calls["service"] = calls["eventsource"].str.replace(".amazonaws.com", "", regex=False)
     services = sorted(calls["service"].unique())
     row = {s: i for i, s in enumerate(services)}
-    fig, ax = plt.subplots(figsize=(12, max(3, 0.4 * len(services) + 1.5)))
+    fig = ReportFigure(figsize=(12, max(3, 0.4 * len(services) + 1.5)))
+    ax = fig.add_subplot()
     for (actor, failed), part in calls.groupby([calls["actor"], calls["errorcode"].notna()]):
         ax.scatter(part["time"], part["service"].map(row), s=18, marker="o" if actor == "key" else "^",
                    color="tab:red" if failed else ("tab:blue" if actor == "key" else "tab:green"),
@@ -55,5 +56,4 @@ def incident_timeline(incident: IncidentScope) -> Figure | None:
     ax.legend(loc="upper left", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
-    plt.close(fig)
     return fig

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from . import ReportFigure, empty_figure
 
 # Marker shape = outcome, colour = MFA: a red cross is a failure, a hollow red circle a no-MFA success.
 _STYLE = {
@@ -18,40 +18,22 @@ _STYLE = {
 MAX_ROWS = 40
 
 
-class LoginFigure(Figure):
-    """A Figure that shows itself as PNG in any kernel, whatever matplotlib backend is active."""
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-        return buffer.getvalue()
-
-
 def _times(frame: pd.DataFrame) -> pd.Series:
     if "time" in frame:
         return frame["time"]
     return pd.to_datetime(frame["eventtime"], utc=True, format="ISO8601")
 
 
-def _empty(title: str, message: str) -> Figure:
-    fig = LoginFigure(figsize=(9, 2))
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_title(title)
-    ax.text(0.5, 0.5, message, ha="center", va="center")
-    return fig
-
-
 def timeline(frame: pd.DataFrame) -> Figure:
     """One row per principal (user name), sign-ins over time: outcome as marker, MFA as colour."""
     title = "Console sign-ins per principal"
     if frame.empty:
-        return _empty(title, "No console sign-ins in this window.")
+        return empty_figure(title, "No console sign-ins in this window.")
     data = frame.assign(time=_times(frame), who=frame["user_name"].fillna("(unknown)") + "  " + frame["account_id"].fillna(""))
     order = data.groupby("who")["time"].min().sort_values().index[:MAX_ROWS]
     data = data[data["who"].isin(order)]
     rows = {who: i for i, who in enumerate(order)}
-    fig = LoginFigure(figsize=(11, 1.5 + 0.3 * len(order)))
+    fig = ReportFigure(figsize=(11, 1.5 + 0.3 * len(order)))
     ax = fig.add_subplot()
     handles = []
     for (outcome, mfa), style in _STYLE.items():
@@ -83,12 +65,12 @@ def failures_by_source(frame: pd.DataFrame, *, freq: str = "1h", top: int = 10) 
     title = f"Failed console sign-ins per source IP (per {freq})"
     failures = frame[frame["outcome"].ne("Success")] if not frame.empty else frame
     if failures.empty:
-        return _empty(title, "No failed console sign-ins in this window.")
+        return empty_figure(title, "No failed console sign-ins in this window.")
     failures = failures.assign(time=_times(failures))
     busiest = failures["source_ip"].value_counts().index[:top]
     counts = (failures[failures["source_ip"].isin(busiest)]
               .groupby([pd.Grouper(key="time", freq=freq), "source_ip"]).size().unstack(fill_value=0))
-    fig = LoginFigure(figsize=(11, 4))
+    fig = ReportFigure(figsize=(11, 4))
     ax = fig.add_subplot()
     bottom = None
     width = pd.Timedelta(freq) * 0.9

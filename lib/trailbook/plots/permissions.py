@@ -8,21 +8,14 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from . import ReportFigure, empty_figure
+
 # Cell colour = Access Advisor status of a granted service: used, stale, never; blank = not granted.
 _STATUS_CODE = {"used": 1, "not_used": 2, "never_used": 3}
 _COLOURS = ["#ffffff", "#4c9f70", "#f2b134", "#d1495b"]
 _LABELS = {1: "used in period", 2: "not used in period", 3: "never used"}
 MAX_PRINCIPALS = 40
 MAX_SERVICES = 60
-
-
-def _empty(title: str, message: str) -> Figure:
-    fig = Figure(figsize=(9, 2))
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_title(title)
-    ax.text(0.5, 0.5, message, ha="center", va="center")
-    return fig
 
 
 def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, users_and_roles_only: bool = True) -> Figure:
@@ -36,7 +29,7 @@ def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, use
     if users_and_roles_only and not data.empty:
         data = data[data["entity_type"].isin(["user", "role"]) & ~data["principal_arn"].str.contains("/aws-service-role/")]
     if data.empty:
-        return _empty(title, "No Access Advisor data in the snapshot.")
+        return empty_figure(title, "No Access Advisor data in the snapshot.")
     data = data.assign(code=data["status"].map(_STATUS_CODE), who=data["principal_arn"].str.split(":", n=4).str[-1])
     unused = data[data["code"] > 1].groupby("who").size()
     order = unused.reindex(data["who"].unique(), fill_value=0).sort_values(ascending=False, kind="stable").index[:MAX_PRINCIPALS]
@@ -44,7 +37,7 @@ def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, use
     grid = (data[data["who"].isin(order) & data["service_namespace"].isin(columns)]
             .pivot_table(index="who", columns="service_namespace", values="code", aggfunc="max")
             .reindex(index=order, columns=sorted(columns)).fillna(0))
-    fig = Figure(figsize=(max(8, 0.28 * grid.shape[1] + 4), max(3, 0.3 * grid.shape[0] + 2)))
+    fig = ReportFigure(figsize=(max(8, 0.28 * grid.shape[1] + 4), max(3, 0.3 * grid.shape[0] + 2)))
     ax = fig.add_subplot()
     ax.imshow(grid.to_numpy(dtype=float), cmap=ListedColormap(_COLOURS), vmin=0, vmax=3, aspect="auto",
               interpolation="nearest")
@@ -61,10 +54,10 @@ def granted_vs_used(comparison: pd.DataFrame, *, top: int = 20) -> Figure:
     """Granted and used IAM actions per principal (log scale): the over-privilege gap."""
     title = "IAM actions granted vs used (CloudTrail)"
     if comparison.empty:
-        return _empty(title, "No principals to compare.")
+        return empty_figure(title, "No principals to compare.")
     data = comparison.sort_values("unused_actions", ascending=False).head(top)
     names = data["principal_arn"].str.split(":", n=4).str[-1]
-    fig = Figure(figsize=(10, 1.5 + 0.35 * len(data)))
+    fig = ReportFigure(figsize=(10, 1.5 + 0.35 * len(data)))
     ax = fig.add_subplot()
     y = np.arange(len(data))
     ax.barh(y, data["granted_actions"].clip(lower=1), color="#d1495b", label="granted")
