@@ -3,7 +3,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export MPLBACKEND ?= Agg
 
 .PHONY: demo test venv lab bench clean
 

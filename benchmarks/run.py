@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     # makes pandas and the ingest slow); the 1M size goes first so its numbers land first.
     parser.add_argument("--sizes", nargs="+", default=["1m", "100k"], choices=sorted(datasets.SIZES))
     parser.add_argument("--rounds-100k", type=int, default=3)
-    parser.add_argument("--rounds-1m", type=int, default=2)
+    parser.add_argument("--rounds-1m", type=int, default=3)
     parser.add_argument("--pandas-rounds-100k", type=int, default=2)
     parser.add_argument("--pandas-rounds-1m", type=int, default=1,
                         help="pandas takes minutes and GBs; it runs fewer rounds")

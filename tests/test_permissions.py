@@ -207,6 +207,23 @@ def test_open_snapshot_paths(snapshot, tmp_path):
         P.open_snapshot("  ")
 
 
+def test_auto_snapshot_is_the_demos_only_on_demo_data(snapshot, tmp_path):
+    """A report on real logs must never fall back to the demo's IAM data."""
+    import types
+
+    with pytest.raises(P.PermissionsError, match="needs an IAM snapshot"):
+        P.open_snapshot("auto", source="/var/log/cloudtrail", session=None)
+    demo_root = tmp_path / "demo"
+    (demo_root / "store").mkdir(parents=True)
+    (demo_root / "demo_manifest.json").write_text("{}")
+    snapshot.path.rename(demo_root / "iam")
+    demo_session = types.SimpleNamespace(engine=types.SimpleNamespace(store=demo_root / "store"))
+    assert P.open_snapshot("auto", source="", session=demo_session).path == demo_root / "iam"
+    other_session = types.SimpleNamespace(engine=types.SimpleNamespace(store=tmp_path / "elsewhere" / "store"))
+    with pytest.raises(P.PermissionsError, match="needs an IAM snapshot"):
+        P.open_snapshot("auto", source="", session=other_session)
+
+
 def test_used_vs_granted_from_real_trail(tmp_path):
     """Stratus: CreateUser + AttachUserPolicy(AdministratorAccess), CreateRole + AttachRolePolicy(...)."""
     events = json.loads((FIXTURES / "permissions" / "stratus_iam_grants.json").read_text())

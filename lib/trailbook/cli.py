@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -70,15 +71,19 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from . import findings as F
     from . import params as P
     from .engines.local import LocalEngine
-    from .session import Session
+    from .session import Session, default_store
 
+    # Check the window before any (possibly long) ingest.
+    given = {k: P.parse_timestamp(v, k) for k, v in (("start", args.start), ("end", args.end)) if v}
+    if len(given) == 2 and not given["start"] < given["end"]:
+        raise P.ParameterError(f"start {P.iso(given['start'])} is not before end {P.iso(given['end'])}")
     source, store_dir = args.source, args.store
     if source == "demo":
         from . import demo
 
         paths = demo.ensure()
         source, store_dir = paths["cloudtrail"], store_dir or paths["store"]
-    store_dir = Path(store_dir) if store_dir else Path(source).expanduser().resolve().parent / ".trailbook-store"
+    store_dir = Path(store_dir) if store_dir else default_store(source)
     engine = LocalEngine(store=store_dir, source=source, progress=not args.quiet)
     if engine.ingest_report is not None and not args.quiet:
         for line in engine.ingest_report.summary():
@@ -225,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("findings", help="run every detection on a source; one finding per line")
     p.add_argument("--source", required=True, help="folder, file or glob of CloudTrail files (ingested as needed), or 'demo'")
-    p.add_argument("--store", help="store folder (default: .trailbook-store beside the source)")
+    p.add_argument("--store", help="store folder (default: one per source under $TRAILBOOK_HOME, ~/.cache/trailbook)")
     _add_window(p)
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--out", help="write here instead of standard output")
@@ -288,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .catalog import CatalogError
+    from .engines.base import EngineError
     from .params import ParameterError
 
     parser = build_parser()
@@ -297,6 +304,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"trailbook: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (FileNotFoundError, NotADirectoryError, CatalogError, EngineError) as exc:
+        print(f"trailbook: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: not an error worth a traceback.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
     except KeyboardInterrupt:
         print("trailbook: interrupted", file=sys.stderr)
         return 130

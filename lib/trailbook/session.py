@@ -148,6 +148,28 @@ class Session:
         self.engine.close()
 
 
+def trailbook_home() -> Path:
+    """Where trailbook keeps stores it creates for you: $TRAILBOOK_HOME, else ~/.cache/trailbook."""
+    import os
+
+    return Path(os.environ.get("TRAILBOOK_HOME") or Path.home() / ".cache" / "trailbook").expanduser()
+
+
+def default_store(source: Any) -> Path:
+    """The store for a source when none is named: one per source path, under trailbook_home().
+
+    Keyed by the source's absolute path, so two log folders never share a store (and nothing is
+    written next to the user's logs).
+    """
+    import hashlib
+
+    text = str(source)
+    resolved = text if any(ch in text for ch in "*?[") else str(Path(text).expanduser().resolve())
+    digest = hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:12]
+    label = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(resolved.rstrip("/*")).name)[:40]
+    return trailbook_home() / "stores" / f"{label or 'source'}-{digest}"
+
+
 def make_engine(engine: str = "local", *, source: Any = None, store: Any = None,
                 accounts: Sequence[str] = (), regions: Sequence[str] = (), progress: bool = False,
                 **options: Any) -> Engine:
@@ -161,7 +183,7 @@ def make_engine(engine: str = "local", *, source: Any = None, store: Any = None,
             paths = demo.ensure()
             source, store = paths["cloudtrail"], store or paths["store"]
         if store is None and source is not None:
-            store = Path(source).expanduser().resolve().parent / ".trailbook-store"
+            store = default_store(source)
         return LocalEngine(store=store, source=source, accounts=accounts, regions=regions, progress=progress, **options)
     if engine == "athena":
         from .engines.athena import AthenaEngine

@@ -43,8 +43,10 @@ FILES_TABLE = "ingested_files"
 # One CloudTrail file is one JSON value, and DuckDB buffers whole values: batches use 32 MB
 # (DuckDB's default is 16 MB); a bigger file is staged alone with a limit that fits it.
 MAX_OBJECT_SIZE = 32 << 20
+MAX_BIG_OBJECT_SIZE = 1 << 30  # beyond this a file goes to the Python reader
 RAW_MAX_OBJECT_SIZE = 256 << 20  # raw_view_sql: ad-hoc queries over any file
 TEMP_FILE_BYTES = 16 << 20  # Python-path records per temporary Records file
+SORT_SLICE_ROWS = 50_000  # rows sorted at once while inserting a batch
 
 _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   path VARCHAR PRIMARY KEY,
@@ -187,16 +189,16 @@ def _staged_ddl() -> str:
 
 
 def _stage_sql(source: str, max_object_size: int = MAX_OBJECT_SIZE) -> str:
-    """One row per record, sorted by eventtime (sorting here costs little: it overlaps the read).
+    """One row per record.
 
     A file whose Records is [] gives one placeholder row (_n = 0) and a file without Records
     (another shape) rows with _n NULL, so no file vanishes unseen. `source` names the source
     file: `filename` for direct reads, a parameter for temporary files.
     """
     return (
-        f"INSERT INTO staged SELECT * FROM (SELECT {source}, len(Records), "
+        f"INSERT INTO staged SELECT {source}, len(Records), "
         "unnest(CASE WHEN len(Records) > 0 THEN Records ELSE [NULL] END, max_depth := 2) "
-        f"FROM {_read_json_sql('$files', max_object_size)}) ORDER BY eventtime"
+        f"FROM {_read_json_sql('$files', max_object_size)}"
     )
 
 
@@ -231,11 +233,32 @@ DELETE FROM staged WHERE rowid IN (
 """
 
 
-def _insert_sql(sort: bool) -> str:
-    projection = _projection(_path_part(loader.PATH_ACCOUNT_RE, "_src"),
-                             _path_part(loader.PATH_REGION_RE, "_src"))
-    order = "ORDER BY eventtime" if sort else ""
-    return f"INSERT INTO {TABLE} SELECT\n  {projection}\nFROM staged {order}"
+_INSERT_SLICE_SQL = f"""
+INSERT INTO {TABLE} SELECT
+  {_projection(_path_part(loader.PATH_ACCOUNT_RE, "_src"), _path_part(loader.PATH_REGION_RE, "_src"))}
+FROM staged
+WHERE eventtime >= coalesce($start, '') AND ($stop IS NULL OR eventtime < $stop)
+ORDER BY eventtime
+"""
+
+
+def _insert_sorted(con: duckdb.DuckDBPyConnection, rows: int) -> int:
+    """Insert the staged rows in eventtime order, sorting one time slice at a time.
+
+    Slices in ascending order make the whole batch sorted, while the sort holds only a slice
+    (a full sort would double the batch's memory).
+    """
+    slices = max(1, -(-rows // SORT_SLICE_ROWS))
+    bounds: list[str | None] = [None]
+    if slices > 1:
+        cuts = con.execute("SELECT quantile_disc(eventtime, $q) FROM staged",
+                           {"q": [i / slices for i in range(1, slices)]}).fetchone()[0]
+        bounds += sorted(set(cuts))
+    bounds.append(None)
+    loaded = 0
+    for start, stop in zip(bounds, bounds[1:]):
+        loaded += con.execute(_INSERT_SLICE_SQL, {"start": start, "stop": stop}).fetchone()[0]
+    return loaded
 
 
 # ---------------------------------------------------------------- ingest
@@ -247,6 +270,7 @@ class _Pending:
     path: str
     size: int
     mtime_ns: int
+    json_size: int = 0  # uncompressed bytes, which is what DuckDB holds in memory
     status: str = "loaded"
     reason: str | None = None
     events: int = 0
@@ -254,11 +278,12 @@ class _Pending:
 
 
 def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = True,
-           batch_files: int = 256, batch_bytes: int = 32 << 20) -> IngestReport:
+           batch_files: int = 512, batch_bytes: int = 128 << 20) -> IngestReport:
     """Load new or changed CloudTrail files from source into the store at store_dir.
 
-    A batch holds at most ``batch_files`` files and ``batch_bytes`` bytes on disk (gzip), which
-    bounds memory. Bad files and records are reported, never raised; a missing source raises.
+    A batch holds at most ``batch_files`` files and ``batch_bytes`` of uncompressed JSON (about
+    100k events), which bounds memory (about 0.6 GB peak). Bad files and records are reported,
+    never raised; a missing source raises.
     """
     started = time.perf_counter()
     found = loader.discover(source)
@@ -277,7 +302,7 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
                 if previous[2] == "bad":
                     report.previously_bad_files.append((str(path), previous[3] or ""))
                 continue
-            todo.append(_Pending(str(path), stat.st_size, stat.st_mtime_ns))
+            todo.append(_Pending(str(path), stat.st_size, stat.st_mtime_ns, _json_size(path)))
         report.files_new = len(todo)
 
         with tempfile.TemporaryDirectory(prefix="trailbook-ingest-") as temp_dir, \
@@ -294,14 +319,19 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
 
 
 def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
+    """Consecutive batches of even size under both limits (a small last batch costs more to
+    commit: DuckDB writes appends under one row group through the WAL)."""
+    total = sum(item.json_size for item in todo)
+    count = max(-(-total // max_bytes), -(-len(todo) // max_files), 1)
+    target_bytes, target_files = -(-total // count), -(-len(todo) // count)
     batch: list[_Pending] = []
     size = 0
     for item in todo:
-        if batch and (len(batch) >= max_files or size + item.size > max_bytes):
+        if batch and (len(batch) >= target_files or size + item.json_size > target_bytes):
             yield batch
             batch, size = [], 0
         batch.append(item)
-        size += item.size
+        size += item.json_size
     if batch:
         yield batch
 
@@ -320,14 +350,12 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
             slow.append(item)
 
     # Fast path: straight from the files; anything DuckDB cannot take cleanly goes slow.
-    sizes = {item.path: _json_size(item.path) for item in fast}
-    statements, failed = _stage(
-        con, [item.path for item in fast if sizes[item.path] < MAX_OBJECT_SIZE], source=None)
+    sizes = {item.path: item.json_size for item in fast}
+    failed = _stage(con, [item.path for item in fast if sizes[item.path] < MAX_OBJECT_SIZE], None)
     for item in fast:
         if sizes[item.path] >= MAX_OBJECT_SIZE:  # a big file: alone, with room for it
-            count, errors = _stage(con, [item.path], None, sizes[item.path] + (1 << 20))
-            statements += count
-            failed |= errors
+            room = min(sizes[item.path] + (1 << 20), MAX_BIG_OBJECT_SIZE)
+            failed |= _stage(con, [item.path], None, room)
     stats = _file_stats(con) if fast else {}
     for item in fast:
         row = stats.get(item.path)
@@ -341,7 +369,7 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
 
     # Slow path: Python reads the shape; its canonical records take the same DuckDB path.
     for item in slow:
-        statements += _read_slow(con, item, temp_dir, duckdb_error=failed.get(item.path))
+        _read_slow(con, item, temp_dir, duckdb_error=failed.get(item.path))
 
     valid, lo, hi = con.execute(
         f"SELECT count(*), min(eventtime), max(eventtime) FROM staged WHERE {_VALID}").fetchone()
@@ -349,8 +377,7 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
         con.execute(_DROP_SQL, {"lo": lo, "hi": hi})
     con.execute("BEGIN TRANSACTION")
     try:
-        # Staged rows are sorted when one statement staged them all; otherwise sort here.
-        loaded = con.execute(_insert_sql(sort=statements > 1)).fetchone()[0] if valid else 0
+        loaded = _insert_sorted(con, valid) if valid else 0
         # One statement for the whole batch (executemany runs one statement per row).
         con.execute(
             f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
@@ -389,41 +416,46 @@ def _starts_like_records(path: str) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(b'{"Records":')
 
 
-def _json_size(path: str) -> int:
+def _json_size(path: str | Path) -> int:
     """Uncompressed size: gzip stores it (mod 4 GiB) in its last 4 bytes."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
-        if handle.read(2) != b"\x1f\x8b" or size < 18:
-            return size
-        handle.seek(-4, os.SEEK_END)
-        stored = int.from_bytes(handle.read(4), "little")
-    return stored if size < (1 << 32) else max(stored, size)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            if handle.read(2) != b"\x1f\x8b" or size < 18:
+                return size
+            handle.seek(-4, os.SEEK_END)
+            stored = int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return 0  # unreadable: the slow path reports it
+    if stored > size * 1032 or size >= (1 << 32):
+        # Deflate cannot expand more than 1032:1, so a cut file's trailer is garbage; a guess
+        # below the batch limit lets DuckDB fail on it and the slow path name the problem.
+        return min(size * 10, MAX_OBJECT_SIZE - 1)
+    return stored
 
 
 def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None,
-           max_object_size: int = MAX_OBJECT_SIZE) -> tuple[int, dict[str, str]]:
-    """Stage paths; bisect a failing set down to its failing files.
+           max_object_size: int = MAX_OBJECT_SIZE) -> dict[str, str]:
+    """Stage paths; bisect a failing set down to its failing files ({path: DuckDB's reason}).
 
-    Returns the number of statements that staged rows and {failing path: DuckDB's reason}.
     `source` is the source file for temporary files (None: each path is its own source).
     """
     if not paths:
-        return 0, {}
+        return {}
     try:
         if source is None:
             con.execute(_stage_sql("filename", max_object_size), {"files": paths})
         else:
             con.execute(_stage_sql("$src", max_object_size), {"files": paths, "src": source})
-        return 1, {}
+        return {}
     except _NOT_ABOUT_THE_FILE:
         raise  # memory or an interrupt: retrying file by file would misreport good files as bad
     except duckdb.Error as exc:
         if len(paths) == 1:
-            return 0, {paths[0]: _first_line(str(exc))}
+            return {paths[0]: _first_line(str(exc))}
     middle = len(paths) // 2
-    first_count, first_failed = _stage(con, paths[:middle], source, max_object_size)
-    second_count, second_failed = _stage(con, paths[middle:], source, max_object_size)
-    return first_count + second_count, first_failed | second_failed
+    return (_stage(con, paths[:middle], source, max_object_size)
+            | _stage(con, paths[middle:], source, max_object_size))
 
 
 _NOT_ABOUT_THE_FILE = (duckdb.OutOfMemoryException, duckdb.InterruptException, duckdb.FatalException)
@@ -464,23 +496,21 @@ def _write_records_files(events: list[dict], temp_dir: Path) -> list[str]:
 
 
 def _read_slow(con: duckdb.DuckDBPyConnection, item: _Pending, temp_dir: Path,
-               duckdb_error: str | None) -> int:
-    """Read one file with the Python loader and stage its records via temporary Records files.
-
-    Returns the number of staging statements used.
-    """
+               duckdb_error: str | None) -> None:
+    """Read one file with the Python loader and stage its records via temporary Records files."""
     result = loader.read_file(item.path)
     if result.is_digest:
         item.status, item.reason = "digest", "CloudTrail digest (digestStartTime)"
-        return 0
+        return
     if result.is_bad:
         item.status, item.reason = "bad", result.error
-        return 0
-    item.bad_records = result.bad_records
+        return
     temps = _write_records_files(result.events, temp_dir)
-    statements, failed = _stage(con, temps, source=item.path)
-    for temp in temps:
-        os.unlink(temp)
+    try:
+        failed = _stage(con, temps, source=item.path)
+    finally:
+        for temp in temps:
+            os.unlink(temp)
     if failed:
         # The loader accepted records DuckDB could not type: report the file, load none of it.
         con.execute("DELETE FROM staged WHERE _src = ?", [item.path])
@@ -488,10 +518,9 @@ def _read_slow(con: duckdb.DuckDBPyConnection, item: _Pending, temp_dir: Path,
         item.reason = f"DuckDB could not read its records: {next(iter(failed.values()))}"
         if duckdb_error:
             item.reason += f" (first read: {duckdb_error})"
-        item.bad_records = 0
-        return statements
+        return
     item.events = len(result.events)
+    item.bad_records = result.bad_records
     if result.bad_records:
         item.reason = (f"{result.bad_records} bad records: "
                        + "; ".join(result.bad_record_reasons))
-    return statements

@@ -99,10 +99,20 @@ class PermissionsError(ValueError):
 
 # --- snapshot -----------------------------------------------------------------------------------
 
-def open_snapshot(iam_snapshot: str | os.PathLike, *, source: Any = None, out_dir: str | os.PathLike | None = None,
-                  **collect_options: Any) -> Snapshot:
+def _session_is_demo(session: Any) -> Path | None:
+    """The demo folder when the session reads a generated demo's store, else None."""
+    store = getattr(getattr(session, "engine", None), "store", None)
+    if store is not None and (Path(store).parent / "demo_manifest.json").is_file():
+        return Path(store).parent
+    return None
+
+
+def open_snapshot(iam_snapshot: str | os.PathLike, *, source: Any = None, session: Any = None,
+                  out_dir: str | os.PathLike | None = None, **collect_options: Any) -> Snapshot:
     """The IAM snapshot a notebook's ``iam_snapshot`` parameter names.
 
+    ``"auto"`` (the notebooks' default): the demo's snapshot when the session reads the demo,
+    otherwise an error asking for a snapshot, so a report on real logs never shows demo IAM data.
     ``"demo"``: the snapshot of the demo whose ``cloudtrail/`` folder ``source`` names, else the
     cached demo's (``trailbook.demo.ensure()``). ``"live"``: collect
     now with the read-only collector into ``out_dir`` (default ``$TRAILBOOK_HOME/iam``).
@@ -111,7 +121,18 @@ def open_snapshot(iam_snapshot: str | os.PathLike, *, source: Any = None, out_di
     """
     spec = os.fspath(iam_snapshot).strip() if iam_snapshot is not None else ""
     if not spec:
-        raise PermissionsError('iam_snapshot is empty: give a snapshot directory, "demo" or "live"')
+        raise PermissionsError('iam_snapshot is empty: give a snapshot directory, "auto", "demo" or "live"')
+    if spec == "auto":
+        demo_root = _session_is_demo(session)
+        if demo_root is not None and (demo_root / "iam" / "snapshot.json").is_file():
+            return load_snapshot(demo_root / "iam")
+        if source == "demo":
+            spec = "demo"
+        else:
+            raise PermissionsError(
+                "this notebook needs an IAM snapshot of the accounts it reports on: set iam_snapshot to a folder "
+                "written by `trailbook collect iam --out DIR`, or to \"live\" to collect now (read-only)"
+            )
     if spec == "demo":
         # A notebook pointed at a generated demo's cloudtrail/ folder reads that demo's snapshot.
         if source and source != "demo":

@@ -56,6 +56,7 @@ def timeline(frame: pd.DataFrame) -> Figure:
     ax.set_title(title + (f" (first {MAX_ROWS})" if len(order) == MAX_ROWS else ""))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     ax.grid(axis="x", alpha=0.3)
+    fig.autofmt_xdate()  # dates on a week-long axis overlap when horizontal
     fig.tight_layout()
     return fig
 
