@@ -160,7 +160,9 @@ def findings(args: argparse.Namespace) -> dict[str, Any]:
     key = [c for c in ("detection", "severity", "first_seen", "last_seen", "account_id", "principal_arn",
                        "access_key_id", "source_ip", "event_count") if c in frame.columns]
     return {"phase_s": seconds, "detections": len(session.evidence), "rows": len(frame),
-            "digest": _frame_digest(frame), "key_digest": _frame_digest(frame[key]), "slowest_ms": per_query[:5]}
+            "digest": _frame_digest(frame), "key_digest": _frame_digest(frame[key]),
+            "per_detection": {name: _frame_digest(group) for name, group in frame.groupby("detection")},
+            "slowest_ms": per_query[:5]}
 
 
 def main() -> None:

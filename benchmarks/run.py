@@ -124,9 +124,13 @@ def agreement(records: list[dict[str, Any]], label: str) -> list[str]:
     runs = [r["result"] for r in mine if r["approach"] == "findings"]
     full = len({r.get("digest") for r in runs}) == 1
     keys = {r.get("key_digest") for r in runs if r.get("key_digest")}
+    varying = sorted(name for name in {n for r in runs for n in r.get("per_detection", {})}
+                     if len({r.get("per_detection", {}).get(name) for r in runs}) > 1)
     same = ("identical in every run" if full else
             "key columns identical in every run, arbitrary()-valued columns vary" if len(keys) == 1
             else "DIFFERENT between runs")
+    if varying:
+        same += f"; detections whose rows vary: {', '.join(varying)}"
     out.append(f"findings: {found.get('detections')} detections ran, {found.get('rows')} findings ({same}); "
                f"slowest detections (ms): {found.get('slowest_ms')}")
     return out

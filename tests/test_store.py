@@ -279,3 +279,20 @@ def test_progress_bar_goes_to_stderr_and_can_be_disabled(tmp_path, capsys):
     assert "ingest" in shown.err and "1/1" in shown.err and shown.out == ""
     store.ingest(FORMATS / "org", tmp_path / "b", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_file_over_the_batch_object_size_is_read_alone(tmp_path, monkeypatch):
+    sizes = sorted(len(gzip.decompress(p.read_bytes())) for p in (FORMATS / "s3").rglob("*_CloudTrail_*.json.gz"))
+    monkeypatch.setattr(store, "MAX_OBJECT_SIZE", sizes[1] - 1)  # the two big files exceed it
+    alone = []
+    stage = store._stage
+
+    def spy(con, paths, source, max_object_size=stage.__defaults__[0]):
+        if max_object_size != stage.__defaults__[0]:
+            alone.append((Path(paths[0]).name, max_object_size))
+        return stage(con, paths, source, max_object_size)
+
+    monkeypatch.setattr(store, "_stage", spy)
+    report = ingest(FORMATS / "s3", tmp_path)
+    assert (report.events_loaded, report.bad_files) == (46, [])
+    assert len(alone) == 2 and all(room > sizes[1] for _, room in alone)

@@ -39,7 +39,7 @@ from trailbook import schema
 Source = Union[str, Path, Iterable[Union[str, Path]]]
 
 # Folder walks pick up only JSON-ish files; anything else is counted as ignored, not read.
-JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 MAX_REASONS = 5  # bad-record reasons kept per file (the count is always exact)
 
 # Regex texts shared with the store's SQL (DuckDB's RE2 reads them the same way).
@@ -60,7 +60,7 @@ _PATH_DATE = re.compile(r"/CloudTrail/[a-z0-9-]+/(\d{4})/(\d{2})/(\d{2})/")
 _EVENT_KEYS = {"eventname", "eventtime", "eventsource", "eventversion", "eventid", "useridentity",
                "@timestamp"}
 _LOGSTASH_KEYS = ("@timestamp", "@version")
-_CAMEL_BY_LOWER = {lower: camel for lower, camel in schema.CAMEL.items()}
+_CAMEL_BY_LOWER = schema.CAMEL  # its keys are the lower-cased camelCase keys
 
 
 class BadRecord(ValueError):
@@ -161,7 +161,9 @@ def _hidden(relative: Path) -> bool:
 
 
 def is_digest_path(path: str | Path) -> bool:
-    return "CloudTrail-Digest" in str(path)
+    """CloudTrail writes digests under .../CloudTrail-Digest/... as <acct>_CloudTrail-Digest_...."""
+    path = Path(path)
+    return "CloudTrail-Digest" in path.parts or "_CloudTrail-Digest_" in path.name
 
 
 def path_partitions(path: str | Path) -> dict[str, str | None]:

@@ -19,6 +19,7 @@ different events; adding time and name keeps those apart while real duplicates s
 
 Each batch is inserted sorted by eventtime, in one transaction with its ``ingested_files`` rows,
 so DuckDB's zone maps can skip row groups outside a time window and a crash loses no bookkeeping.
+Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ MAX_OBJECT_SIZE = 32 << 20
 MAX_BIG_OBJECT_SIZE = 1 << 30  # beyond this a file goes to the Python reader
 RAW_MAX_OBJECT_SIZE = 256 << 20  # raw_view_sql: ad-hoc queries over any file
 TEMP_FILE_BYTES = 16 << 20  # Python-path records per temporary Records file
-SORT_SLICE_ROWS = 50_000  # rows sorted at once while inserting a batch
+# DuckDB's cap while ingesting (sorts and temp tables spill to <store>/trailbook.duckdb.tmp);
+# peak RSS stays near 0.6 GB at 1M events. A big file raises it for its own read.
+INGEST_MEMORY_LIMIT = 512 << 20
 
 _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   path VARCHAR PRIMARY KEY,
@@ -213,19 +216,23 @@ SELECT _src,
 FROM staged GROUP BY _src
 """
 
-_VALID = "_n > 0 AND eventname IS NOT NULL AND eventname <> '' AND eventtime IS NOT NULL"
+def _valid(alias: str = "") -> str:
+    """A staged row that is an event: not a placeholder, with eventName and eventTime."""
+    return (f"{alias}_n > 0 AND {alias}eventname IS NOT NULL AND {alias}eventname <> '' "
+            f"AND {alias}eventtime IS NOT NULL")
+
 
 # Rows to drop before the insert: invalid ones, repeats within the batch (the first staged copy
 # stays) and events already stored (only rows in the batch's time range are compared).
 _DROP_SQL = f"""
 DELETE FROM staged WHERE rowid IN (
-  SELECT rowid FROM staged WHERE NOT ({_VALID})
+  SELECT rowid FROM staged WHERE NOT ({_valid()})
   UNION ALL
-  SELECT rowid FROM staged WHERE {_VALID}
+  SELECT rowid FROM staged WHERE {_valid()}
   QUALIFY row_number() OVER (PARTITION BY eventid, eventtime, eventname ORDER BY rowid) > 1
   UNION ALL
   SELECT s.rowid FROM staged s
-  WHERE {_VALID.replace('_n', 's._n')} AND EXISTS (
+  WHERE {_valid("s.")} AND EXISTS (
     SELECT 1 FROM {TABLE} c
     WHERE c.eventtime BETWEEN $lo AND $hi
       AND c.eventid IS NOT DISTINCT FROM s.eventid
@@ -233,32 +240,12 @@ DELETE FROM staged WHERE rowid IN (
 """
 
 
-_INSERT_SLICE_SQL = f"""
+_INSERT_SQL = f"""
 INSERT INTO {TABLE} SELECT
   {_projection(_path_part(loader.PATH_ACCOUNT_RE, "_src"), _path_part(loader.PATH_REGION_RE, "_src"))}
 FROM staged
-WHERE eventtime >= coalesce($start, '') AND ($stop IS NULL OR eventtime < $stop)
 ORDER BY eventtime
 """
-
-
-def _insert_sorted(con: duckdb.DuckDBPyConnection, rows: int) -> int:
-    """Insert the staged rows in eventtime order, sorting one time slice at a time.
-
-    Slices in ascending order make the whole batch sorted, while the sort holds only a slice
-    (a full sort would double the batch's memory).
-    """
-    slices = max(1, -(-rows // SORT_SLICE_ROWS))
-    bounds: list[str | None] = [None]
-    if slices > 1:
-        cuts = con.execute("SELECT quantile_disc(eventtime, $q) FROM staged",
-                           {"q": [i / slices for i in range(1, slices)]}).fetchone()[0]
-        bounds += sorted(set(cuts))
-    bounds.append(None)
-    loaded = 0
-    for start, stop in zip(bounds, bounds[1:]):
-        loaded += con.execute(_INSERT_SLICE_SQL, {"start": start, "stop": stop}).fetchone()[0]
-    return loaded
 
 
 # ---------------------------------------------------------------- ingest
@@ -278,12 +265,12 @@ class _Pending:
 
 
 def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = True,
-           batch_files: int = 512, batch_bytes: int = 128 << 20) -> IngestReport:
+           batch_files: int = 1024, batch_bytes: int = 256 << 20) -> IngestReport:
     """Load new or changed CloudTrail files from source into the store at store_dir.
 
     A batch holds at most ``batch_files`` files and ``batch_bytes`` of uncompressed JSON (about
-    100k events), which bounds memory (about 0.6 GB peak). Bad files and records are reported,
-    never raised; a missing source raises.
+    160k events); DuckDB is capped at INGEST_MEMORY_LIMIT, so peak RSS stays near 0.65 GB.
+    Bad files and records are reported, never raised; a missing source raises.
     """
     started = time.perf_counter()
     found = loader.discover(source)
@@ -291,6 +278,7 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
                           files_ignored=len(found.ignored))
     con = connect(store_dir, read_only=False)
     try:
+        con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
         known = {row[0]: row[1:] for row in con.execute(
             f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()}
         todo: list[_Pending] = []
@@ -319,8 +307,8 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
 
 
 def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
-    """Consecutive batches of even size under both limits (a small last batch costs more to
-    commit: DuckDB writes appends under one row group through the WAL)."""
+    """Consecutive batches of even size under both limits (DuckDB writes small appends less
+    efficiently, so a tiny last batch is avoided)."""
     total = sum(item.json_size for item in todo)
     count = max(-(-total // max_bytes), -(-len(todo) // max_files), 1)
     target_bytes, target_files = -(-total // count), -(-len(todo) // count)
@@ -355,7 +343,12 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
     for item in fast:
         if sizes[item.path] >= MAX_OBJECT_SIZE:  # a big file: alone, with room for it
             room = min(sizes[item.path] + (1 << 20), MAX_BIG_OBJECT_SIZE)
-            failed |= _stage(con, [item.path], None, room)
+            # DuckDB buffers the whole value per reading thread: give it room, then take it back.
+            con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT + 6 * room}B'")
+            try:
+                failed |= _stage(con, [item.path], None, room)
+            finally:
+                con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
     stats = _file_stats(con) if fast else {}
     for item in fast:
         row = stats.get(item.path)
@@ -372,12 +365,12 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
         _read_slow(con, item, temp_dir, duckdb_error=failed.get(item.path))
 
     valid, lo, hi = con.execute(
-        f"SELECT count(*), min(eventtime), max(eventtime) FROM staged WHERE {_VALID}").fetchone()
+        f"SELECT count(*), min(eventtime), max(eventtime) FROM staged WHERE {_valid()}").fetchone()
     if valid:
         con.execute(_DROP_SQL, {"lo": lo, "hi": hi})
     con.execute("BEGIN TRANSACTION")
     try:
-        loaded = _insert_sorted(con, valid) if valid else 0
+        loaded = con.execute(_INSERT_SQL).fetchone()[0] if valid else 0
         # One statement for the whole batch (executemany runs one statement per row).
         con.execute(
             f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
@@ -434,6 +427,9 @@ def _json_size(path: str | Path) -> int:
     return stored
 
 
+_NOT_ABOUT_THE_FILE = (duckdb.InterruptException, duckdb.FatalException)  # never a file's fault
+
+
 def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None,
            max_object_size: int = MAX_OBJECT_SIZE) -> dict[str, str]:
     """Stage paths; bisect a failing set down to its failing files ({path: DuckDB's reason}).
@@ -448,17 +444,17 @@ def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None,
         else:
             con.execute(_stage_sql("$src", max_object_size), {"files": paths, "src": source})
         return {}
+    except duckdb.OutOfMemoryException:
+        if len(paths) == 1:
+            raise  # not the file's fault: reporting it as bad would be wrong
     except _NOT_ABOUT_THE_FILE:
-        raise  # memory or an interrupt: retrying file by file would misreport good files as bad
+        raise
     except duckdb.Error as exc:
         if len(paths) == 1:
             return {paths[0]: _first_line(str(exc))}
     middle = len(paths) // 2
     return (_stage(con, paths[:middle], source, max_object_size)
             | _stage(con, paths[middle:], source, max_object_size))
-
-
-_NOT_ABOUT_THE_FILE = (duckdb.OutOfMemoryException, duckdb.InterruptException, duckdb.FatalException)
 
 
 def _first_line(message: str) -> str:
