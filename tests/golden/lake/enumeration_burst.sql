@@ -32,7 +32,7 @@ SELECT
     arbitrary(awsregion) AS region,
     principal_arn,
     arbitrary(access_key_id) AS access_key_id,
-    arbitrary(sourceipaddress) AS source_ip,
+    max_by(sourceipaddress, eventtime) AS source_ip,
     arbitrary(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
