@@ -77,20 +77,23 @@ def notebook_html(nb: Any, title: str) -> str:
 # --- the run's index page ----------------------------------------------------------------
 
 _INDEX_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1400px;
        color: #222; }
 h1 { font-size: 1.6em; margin-bottom: .2em; }
 .meta { color: #555; margin-top: 0; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 12px; }
+th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; overflow-wrap: break-word;
+         max-width: 24em; }
 th { background: #f0f0f0; }
 td.num { text-align: right; }
 .status-ok { color: #1a7f37; font-weight: bold; }
 .status-failed { color: #c62828; font-weight: bold; }
-.sev-critical { background: #b71c1c; color: #fff; }
-.sev-high { background: #e65100; color: #fff; }
-.sev-medium { background: #f9a825; }
-.sev-low { background: #e3f2fd; }
+tr.sev-critical td:first-child { background: #b71c1c; color: #fff; font-weight: bold; }
+tr.sev-high td:first-child { background: #e65100; color: #fff; font-weight: bold; }
+tr.sev-medium td:first-child { background: #f9a825; }
+tr.sev-low td:first-child { background: #e3f2fd; }
+tr.sev-critical { background: #fdecea; }
+tr.sev-high { background: #fff3e0; }
 .error { color: #c62828; font-family: monospace; font-size: 12px; }
 """
 

@@ -157,13 +157,69 @@ def _table_html(frame: pd.DataFrame, max_rows: int) -> str:
             + "".join(rows) + "</tbody></table>" + more)
 
 
+def _short_time(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _finding_rows(normalized: pd.DataFrame) -> pd.DataFrame:
+    """The findings as people read them: one compact row each; every value stays in the JSON output."""
+    extras = [c for c in normalized.columns if c not in F.FINDING_COLUMNS]
+    rows = []
+    for record in normalized.to_dict(orient="records"):
+        first, last = _short_time(record["first_seen"]), _short_time(record["last_seen"])
+        details = []
+        if record.get("user_agent"):
+            details.append("agent: " + _clip(str(record["user_agent"]), 60))
+        for column in extras:
+            value = record.get(column)
+            if value is None or (isinstance(value, float) and pd.isna(value)) or (hasattr(value, "__len__") and not isinstance(value, str) and len(value) == 0):
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # counts come back as floats from pandas when a column has NULLs
+            if hasattr(value, "tolist") and not isinstance(value, str):
+                value = value.tolist()
+            shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            details.append(f"{column.replace('_', ' ')}: " + _clip(shown, 80))
+        rows.append({
+            "severity": record["severity"],
+            "detection": record["detection"],
+            "when (UTC)": first if first == last else f"{first} → {last}",
+            "account": record["account_id"],
+            "principal": record["principal_arn"],
+            "access key": record["access_key_id"],
+            "source ip": record["source_ip"],
+            "events": record["event_count"],
+            "event names": record["event_names"],
+            "details": "; ".join(details),
+        })
+    return pd.DataFrame(rows)
+
+
+def _event_ids_html(normalized: pd.DataFrame) -> str:
+    items = "".join(
+        f"<li><code>{html.escape(str(r['detection']))}</code> {html.escape(str(r['principal_arn'] or ''))}: "
+        f"{html.escape(', '.join(r['event_ids']))}"
+        + (f" (of {r['event_count']})" if r["event_count"] > len(r["event_ids"]) else "") + "</li>"
+        for r in normalized.to_dict(orient="records")
+    )
+    return f"<details><summary>Supporting CloudTrail eventIDs</summary><ul style='font-size:12px'>{items}</ul></details>"
+
+
 def show_findings(frame: pd.DataFrame, *, title: str = "Findings", max_rows: int = 200) -> _Bundle:
     """A findings table for people, with every finding as JSON for reports (findings.jsonl)."""
     normalized = F.normalize(frame)
     counts = F.counts_by_severity(normalized)
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
     heading = f"<h4 class='trailbook-findings'>{html.escape(title)}: {len(normalized)} ({html.escape(summary)})</h4>"
-    body = _table_html(normalized, max_rows) if len(normalized) else "<p>No findings in this window.</p>"
+    if len(normalized):
+        body = _table_html(_finding_rows(normalized), max_rows) + _event_ids_html(normalized.head(max_rows))
+    else:
+        body = "<p>No findings in this window.</p>"
     return _Bundle(heading + body, F.FINDINGS_MIME, F.to_records(normalized), f"{title}: {len(normalized)} ({summary})")
 
 
