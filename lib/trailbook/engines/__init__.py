@@ -1,0 +1,1 @@
+"""Engines: where the catalog's SQL runs (local DuckDB, Athena, CloudTrail Lake)."""
