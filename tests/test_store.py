@@ -296,3 +296,21 @@ def test_file_over_the_batch_object_size_is_read_alone(tmp_path, monkeypatch):
     report = ingest(FORMATS / "s3", tmp_path)
     assert (report.events_loaded, report.bad_files) == (46, [])
     assert len(alone) == 2 and all(room > sizes[1] for _, room in alone)
+
+
+def test_files_with_bad_records_are_named_with_every_reason(tmp_path):
+    good = {"eventVersion": "1.08", "eventTime": "2024-08-02T08:53:24Z", "eventName": "ListUsers",
+            "eventSource": "iam.amazonaws.com", "eventID": "e1", "awsRegion": "us-east-1",
+            "recipientAccountId": "111111111111", "userIdentity": {"type": "IAMUser"}}
+    source = tmp_path / "src"
+    source.mkdir()
+    path = source / "mixed.json"
+    path.write_text(json.dumps({"Records": [good, {"eventName": "NoTime"}, "not an object",
+                                            {"eventTime": "2024-08-02T08:53:25Z"}]}))
+    report = ingest(source, tmp_path)
+    assert report.events_loaded == 1 and report.bad_records == 3
+    assert [p for p, _ in report.files_with_bad_records] == [str(path)]
+    reason = report.files_with_bad_records[0][1]
+    assert "no eventTime" in reason and "not an object" in reason and "no eventName" in reason
+    assert any(str(path) in line for line in report.summary())
+    assert report.to_dict()["files_with_bad_records"] == [[str(path), reason]]

@@ -76,6 +76,7 @@ class IngestReport:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     previously_bad_files: list[tuple[str, str]] = field(default_factory=list)  # unchanged, not re-read
     bad_records: int = 0
+    files_with_bad_records: list[tuple[str, str]] = field(default_factory=list)  # (path, what was wrong)
     seconds: float = 0.0
 
     def summary(self) -> list[str]:
@@ -93,6 +94,9 @@ class IngestReport:
         if self.bad_files:
             lines.append(f"bad files ({len(self.bad_files)}):")
             lines += [f"  {path}: {reason}" for path, reason in self.bad_files]
+        if self.files_with_bad_records:
+            lines.append(f"files with bad records, the rest of each loaded ({len(self.files_with_bad_records)}):")
+            lines += [f"  {path}: {reason}" for path, reason in self.files_with_bad_records]
         if self.previously_bad_files:
             lines.append(f"previously bad files, unchanged ({len(self.previously_bad_files)}):")
             lines += [f"  {path}: {reason}" for path, reason in self.previously_bad_files]
@@ -102,6 +106,7 @@ class IngestReport:
         data = asdict(self)
         data["bad_files"] = [list(item) for item in self.bad_files]
         data["previously_bad_files"] = [list(item) for item in self.previously_bad_files]
+        data["files_with_bad_records"] = [list(item) for item in self.files_with_bad_records]
         return data
 
 
@@ -391,6 +396,8 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_di
     report.duplicates_removed += valid - loaded
     for item in batch:
         report.bad_records += item.bad_records
+        if item.bad_records and item.status != "bad":
+            report.files_with_bad_records.append((item.path, item.reason or f"{item.bad_records} bad records"))
         if item.status == "bad":
             report.bad_files.append((item.path, item.reason or ""))
         elif item.status == "digest":
