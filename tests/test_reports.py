@@ -221,6 +221,9 @@ def test_manifest_hashes_match_the_files_and_record_the_queries(two_ok, data):
     assert manifest["trailbook_version"] and len(manifest["catalog"]["content_sha256"]) == 64
     assert manifest["parameters"]["note"] == "weekly run" and manifest["window"] == WINDOW
     assert manifest["local_store"]["store"] == str(Path(data["store"]).resolve())
+    for entry in manifest["notebooks"]:  # every parameter as it ran, defaults included
+        assert entry["effective_parameters"]["start"] == WINDOW["start"]
+        assert entry["effective_parameters"]["engine"] == "local"
 
 
 @pytest.mark.slow

@@ -356,6 +356,8 @@ class NotebookResult:
     findings: int = 0
     by_severity: dict[str, int] = field(default_factory=dict)
     failed_queries: list[str] = field(default_factory=list)
+    # Every parameter as the notebook ran with it (its defaults included), from its evidence output.
+    effective_parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -548,7 +550,8 @@ def run_report(
                 name=item["name"], title=item["title"], status=item["status"], error=item["error"],
                 started_at=item["started_at"], ended_at=item["ended_at"], duration_s=item["duration_s"],
                 parameters=item["parameters"], ipynb=item["ipynb"], html=item["html"], findings=len(frame),
-                by_severity=F.counts_by_severity(frame), failed_queries=failed_queries)
+                by_severity=F.counts_by_severity(frame), failed_queries=failed_queries,
+                effective_parameters=dict((item["evidence"] or {}).get("parameters") or {}))
             if result.status == "ok" and failed_queries:
                 result.status = "failed"
                 result.error = {"ename": "QueryFailed", "evalue": f"queries failed: {failed_queries}", "cell": None}
