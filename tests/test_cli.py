@@ -76,3 +76,30 @@ def test_queries_lists_and_explains(capsys):
     assert main(["queries", "root_activity"]) == 0
     assert "T1078.004" in capsys.readouterr().out
     assert main(["queries", "no_such_query"]) == EXIT_USAGE
+
+
+def test_collect_iam_passes_its_options_to_the_collector(tmp_path, monkeypatch, capsys):
+    """The CLI wiring only: the collector itself is tested against moto and botocore-shaped fakes."""
+    from trailbook.iam import collect
+
+    seen = {}
+
+    def fake_collect(out_dir, **kwargs):
+        seen.update(kwargs, out_dir=out_dir)
+        return out_dir / "iam-2026-11-29T060000Z"
+
+    monkeypatch.setattr(collect, "collect_snapshot", fake_collect)
+    code = main(["collect", "iam", "--out", str(tmp_path), "--accounts", "111111111111", "222222222222",
+                 "--role-name", "TrailbookReadOnly", "--regions", "us-east-1", "eu-west-1"])
+    assert code == 0
+    assert seen["accounts"] == ["111111111111", "222222222222"] and seen["role_name"] == "TrailbookReadOnly"
+    assert seen["regions"] == ["us-east-1", "eu-west-1"] and seen["session"] is None
+    assert "iam-2026-11-29T060000Z" in capsys.readouterr().out
+
+
+def test_policy_prints_the_engine_policy(capsys):
+    assert main(["policy", "lake"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    actions = {a for statement in document["Statement"] for a in statement["Action"]}
+    assert actions == {"cloudtrail:StartQuery", "cloudtrail:DescribeQuery", "cloudtrail:GetQueryResults",
+                       "cloudtrail:CancelQuery"}
