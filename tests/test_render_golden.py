@@ -105,7 +105,13 @@ def test_rendered_sql_matches_golden(name, engine):
 
 @pytest.mark.parametrize("name", sorted(n for n, q in CATALOG.items() if "athena" in q.engines))
 def test_athena_rendering_parses_as_athena(name):
-    sqlglot.parse_one(rendered(name, "athena"), read="athena")
+    sql = rendered(name, "athena")
+    tree = sqlglot.parse_one(sql, read="athena")
+    assert isinstance(tree, sqlglot.exp.Query), f"{name}: not a single SELECT"
+    # Every read of the fully qualified table is bounded by the partition predicate (the cost guard).
+    source = '"awsdatacatalog"."default"."cloudtrail"'
+    reads = sql.count(source)
+    assert reads >= 1 and sql.count(f"{source} WHERE date_partition BETWEEN") == reads, name
 
 
 @pytest.mark.parametrize("name", sorted(n for n, q in CATALOG.items() if "lake" in q.engines))
