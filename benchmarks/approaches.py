@@ -94,7 +94,7 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
     problems = report.bad_files or report.bad_records
     return {"phase_s": seconds, "files": report.files_new, "events": report.events_read,
             "events_loaded": report.events_loaded, "duplicates_removed": report.duplicates_removed,
-            "store_bytes": store.db_path(target).stat().st_size,
+            "store_bytes": store.store_bytes(target),
             "error": f"ingest reported bad input: {report.summary()}" if problems else None}
 
 

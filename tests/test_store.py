@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from trailbook import store
@@ -213,11 +214,10 @@ def test_partition_columns(tmp_path):
     assert fallback == [("2022-09-25T16:16:37Z", None, None)]  # "2022-09-25 16:16:37" upstream
 
 
-def test_event_time_normalised_and_sorted(tmp_path):
+def test_event_time_normalised(tmp_path):
     ingest(FORMATS, tmp_path)
-    times = [t for (t,) in query(tmp_path, "SELECT eventtime FROM cloudtrail ORDER BY rowid")]
+    times = [t for (t,) in query(tmp_path, "SELECT eventtime FROM cloudtrail")]
     assert len(times) == 286 and all(ISO.fullmatch(t) for t in times)
-    assert times == sorted(times)  # one batch, written in eventtime order
     mordor = query(tmp_path, "SELECT min(eventtime), max(eventtime) FROM cloudtrail "
                              "WHERE sourceipaddress = '1.2.3.4' AND date_partition = '2020/09/14'")
     lines = (FORMATS / "ndjson/ec2_proxy_s3_exfiltration_2020-09-14011940.json").read_text().splitlines()
@@ -281,21 +281,109 @@ def test_progress_bar_goes_to_stderr_and_can_be_disabled(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_file_over_the_batch_object_size_is_read_alone(tmp_path, monkeypatch):
+def test_file_over_the_batch_object_size_gets_room(tmp_path, monkeypatch):
     sizes = sorted(len(gzip.decompress(p.read_bytes())) for p in (FORMATS / "s3").rglob("*_CloudTrail_*.json.gz"))
     monkeypatch.setattr(store, "MAX_OBJECT_SIZE", sizes[1] - 1)  # the two big files exceed it
-    alone = []
-    stage = store._stage
+    rooms = []
+    batch_sql = store._batch_sql
 
-    def spy(con, paths, source, max_object_size=stage.__defaults__[0]):
-        if max_object_size != stage.__defaults__[0]:
-            alone.append((Path(paths[0]).name, max_object_size))
-        return stage(con, paths, source, max_object_size)
+    def spy(work_files, max_object_size):
+        rooms.append(max_object_size)
+        return batch_sql(work_files, max_object_size)
 
-    monkeypatch.setattr(store, "_stage", spy)
+    monkeypatch.setattr(store, "_batch_sql", spy)
     report = ingest(FORMATS / "s3", tmp_path)
     assert (report.events_loaded, report.bad_files) == (46, [])
-    assert len(alone) == 2 and all(room > sizes[1] for _, room in alone)
+    assert rooms and all(room > sizes[-1] for room in rooms)
+
+
+def _compact(records) -> bytes:
+    return json.dumps({"Records": records}, separators=(",", ":")).encode()
+
+
+def test_a_file_duckdb_cannot_type_is_bisected_out_and_read_by_python(tmp_path):
+    """A compact Records file whose record is not an object fails DuckDB's scan of the batch; the
+    batch is bisected, the file is re-read by the Python reader, and every other file still loads."""
+    source = tmp_path / "src"
+    source.mkdir()
+    good = records_of(next((FORMATS / "org").rglob("*.json.gz")))
+    for n in range(5):
+        (source / f"good{n}.json").write_bytes(_compact([dict(r, eventID=f"{r['eventID']}-{n}") for r in good]))
+    (source / "mixed.json").write_bytes(_compact(good[:1] + [42]))
+    report = ingest(source, tmp_path)
+    assert report.bad_files == [] and report.bad_records == 1
+    assert report.events_loaded == 5 * 3 + 1 and report.duplicates_removed == 0
+    assert [Path(p).name for p, _ in report.files_with_bad_records] == ["mixed.json"]
+    assert "not an object" in report.files_with_bad_records[0][1]
+    assert count(tmp_path) == 16
+
+
+def test_records_duckdb_cannot_type_make_the_file_bad_not_the_run(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    good = records_of(next((FORMATS / "org").rglob("*.json.gz")))
+    (source / "good.json").write_bytes(_compact(good))
+    # Both readers see an object, but the values cannot take the column types.
+    odd = dict(good[0], eventID="odd", userIdentity={"sessionContext": {"attributes": [1, 2]}})
+    (source / "odd.json").write_bytes(_compact([odd]))
+    report = ingest(source, tmp_path)
+    reasons = {Path(p).name: r for p, r in report.bad_files}
+    assert list(reasons) == ["odd.json"] and "attributes" in reasons["odd.json"]
+    assert report.events_loaded == 3 and count(tmp_path) == 3
+
+
+def test_odd_event_times_in_a_fast_file_are_canonicalised_or_reported(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    good = records_of(next((FORMATS / "org").rglob("*.json.gz")))
+    offset = dict(good[0], eventID="o1", eventTime="2024-08-02T10:53:24.500+02:00")
+    junk = dict(good[1], eventID="o2", eventTime="yesterday")
+    (source / "times.json").write_bytes(_compact([offset, junk, good[2]]))
+    report = ingest(source, tmp_path)
+    assert (report.events_loaded, report.bad_records) == (2, 1)
+    assert "not ISO-8601" in report.files_with_bad_records[0][1]
+    rows = dict(query(tmp_path, "SELECT eventid, eventtime || ' ' || date_partition FROM cloudtrail"))
+    assert rows["o1"] == "2024-08-02T08:53:24Z 2024/08/02"
+
+
+def test_an_interrupted_ingest_leaves_nothing_readers_see(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_commit_batch", crash)  # after the Parquet files are written
+    with pytest.raises(KeyboardInterrupt):
+        ingest(FORMATS / "s3", tmp_path)
+    orphans = list((tmp_path / "store" / store.DATA_DIR).rglob("*.parquet"))
+    assert orphans and count(tmp_path) == 0
+    monkeypatch.undo()
+    report = ingest(FORMATS / "s3", tmp_path)
+    assert report.events_loaded == 46 and count(tmp_path) == 46
+    assert not any(p.exists() for p in orphans)
+    assert not (tmp_path / "store" / store.WORK_DIR).exists()
+
+
+def test_readers_take_a_snapshot_and_do_not_block_an_ingest(tmp_path):
+    account, org = sorted((FORMATS / "overlap").rglob("*.json.gz"), key=lambda p: "o-" in str(p))
+    ingest(account, tmp_path)
+    reader = store.connect(tmp_path / "store")
+    try:
+        ingest(org, tmp_path)  # would fail on a lock if the reader held the store
+        assert reader.execute("SELECT count(*) FROM cloudtrail").fetchone()[0] == 30
+    finally:
+        reader.close()
+    assert count(tmp_path) == 56
+
+
+def test_parquet_layout_follows_the_partitions(tmp_path):
+    ingest(FORMATS / "s3", tmp_path)
+    root = tmp_path / "store"
+    parts = store.data_files(root)
+    assert parts and store.store_bytes(root) > 0
+    for part in parts:
+        account, region, yyyy, mm, dd = part.relative_to(root / store.DATA_DIR).parts[:5]
+        values = pq.read_table(part, columns=store.schema.PARTITION_NAMES).to_pylist()
+        assert {(v["account_partition"], v["region_partition"], v["date_partition"]) for v in values} == \
+            {(account, region, f"{yyyy}/{mm}/{dd}")}
 
 
 def test_files_with_bad_records_are_named_with_every_reason(tmp_path):
@@ -314,3 +402,21 @@ def test_files_with_bad_records_are_named_with_every_reason(tmp_path):
     assert "no eventTime" in reason and "not an object" in reason and "no eventName" in reason
     assert any(str(path) in line for line in report.summary())
     assert report.to_dict()["files_with_bad_records"] == [[str(path), reason]]
+
+
+def test_python_read_files_cut_into_many_lines_keep_source_order(tmp_path, monkeypatch):
+    """A file the Python reader reads is fed to DuckDB in lines of TEMP_LINE_BYTES; a repeated
+    event keeps its first copy even when the copies sit in different lines."""
+    monkeypatch.setattr(store, "TEMP_LINE_BYTES", 1500)  # about one record per line
+    events = records_of(next((FORMATS / "org").rglob("*.json.gz")))
+    first = dict(events[0], userAgent="first copy")
+    again = dict(events[0], userAgent="second copy")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "pretty.json").write_text(json.dumps({"Records": [first] + events[1:] + [again]}, indent=2))
+    report = ingest(source, tmp_path)
+    assert (report.events_read, report.events_loaded, report.duplicates_removed) == (4, 3, 1)
+    agents = query(tmp_path, "SELECT useragent FROM cloudtrail WHERE eventid = ?", [events[0]["eventID"]])
+    assert agents == [("first copy",)]
+    ndjson = ingest(FORMATS / "ndjson", tmp_path / "nd")
+    assert (ndjson.events_loaded, ndjson.bad_records) == (103, 0)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import glob as globlib
 import gzip
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -146,18 +147,22 @@ def discover(source: Source) -> Discovered:
             paths = [path]
         for path in paths:
             if path.is_dir():
-                for child in sorted(path.rglob("*")):
-                    if not child.is_file() or _hidden(child.relative_to(path)):
-                        continue
-                    target = files if child.name.lower().endswith(JSON_SUFFIXES) else ignored
-                    target[child.resolve()] = None
+                root = path.resolve()
+                # os.walk (scandir) and one resolve per root: per-file resolve() cost more than
+                # reading a small CloudTrail file. Hidden folders and files are skipped.
+                for folder, dirs, names in os.walk(root, followlinks=True):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in names:
+                        if name.startswith("."):
+                            continue
+                        child = Path(folder, name)
+                        if not child.is_file():
+                            continue
+                        target = files if name.lower().endswith(JSON_SUFFIXES) else ignored
+                        target[child] = None
             elif path.is_file():
                 files[path.resolve()] = None  # named explicitly: always read
     return Discovered(sorted(files), sorted(p for p in ignored if p not in files))
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
 
 
 def is_digest_path(path: str | Path) -> bool:

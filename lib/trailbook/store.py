@@ -1,55 +1,91 @@
-"""The incremental local store: one DuckDB file, ``<store>/trailbook.duckdb``.
+"""The incremental local store: Parquet files partitioned like CloudTrail's S3 layout.
 
-Table ``cloudtrail`` has the Athena CloudTrail columns and types (``schema.store_table_ddl()``):
+    <store>/cloudtrail/<account>/<region>/<yyyy>/<mm>/<dd>/<batch>-<n>.parquet   the events
+    <store>/trailbook.duckdb                                                      the bookkeeping
+
+Every Parquet file has the Athena CloudTrail columns and types (``schema.store_table_ddl()``):
 ``eventtime`` is CloudTrail's ISO string, the blobs are JSON text, ``useridentity``/``resources``
 are STRUCT/LIST, plus ``account_partition``, ``region_partition`` and ``date_partition``
-('yyyy/MM/dd'). Table ``ingested_files`` records every file seen, so a second ingest reads only
-new or changed files (by size and mtime), and bad files stay on record.
+('yyyy/MM/dd'), which are also the folders. Readers see view ``cloudtrail`` over exactly the
+files listed in table ``parts``, so a file written by an ingest that did not commit is never
+read (the next ingest deletes it). Table ``ingested_files`` records every file seen, so a second
+ingest reads only new or changed files (by size and mtime), and bad files stay on record.
 
-Reading: S3 ``{"Records": [...]}`` files go straight through DuckDB's ``read_json`` (newline-
-delimited, explicit schema, case-insensitive keys) in batches of files. A batch that fails is
-bisected down to the failing files; those, and every other shape, are read by
-``loader.read_file`` and written as temporary compact Records files that go through the same
-DuckDB path, so one code path types every row.
+Reading, measured in benchmarks/ (DuckDB's per-file overhead on small .json.gz files cost more
+than the parse itself): Python threads gunzip a batch of files and append each compact
+``{"Records": [...]}`` document as one line, tagged with its source path, to a temporary
+newline-delimited file; DuckDB's ``read_json`` types the whole batch in one scan (explicit schema,
+case-insensitive keys); pyarrow writes one Parquet file per partition. Files of any other shape
+are read by ``loader.read_file`` and their canonical records join the same temporary file, so one
+code path types every row. A batch DuckDB cannot read is bisected down to the files at fault,
+which are retried through the Python reader and, failing that, reported as bad.
 
 Dedupe: overlapping trails deliver the same event twice. Rows are deduplicated on
-``(eventid, eventtime, eventname)`` (NULL-safe), within a batch and against what is stored.
-CloudTrail's eventID is unique on its own, but some public test data reuses eventID "1" for
-different events; adding time and name keeps those apart while real duplicates still collapse.
+``(eventid, eventtime, eventname)`` (NULL-safe), within a batch and against the stored files of
+the same partitions (a repeated event has the same account, region and day). CloudTrail's eventID
+is unique on its own, but some public test data reuses eventID "1" for different events; adding
+time and name keeps those apart while real duplicates still collapse.
 
-Each batch is inserted sorted by eventtime, in one transaction with its ``ingested_files`` rows,
-so DuckDB's zone maps can skip row groups outside a time window and a crash loses no bookkeeping.
 Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
-import tempfile
 import time
+import uuid
 import zlib
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import orjson
+
+try:  # ISA-L inflates about twice as fast as zlib (benchmarks/README.md); zlib is the fallback
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - isal is a declared dependency
+    _inflate = zlib
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from trailbook import loader, schema
 
 DB_NAME = "trailbook.duckdb"
+DATA_DIR = "cloudtrail"
+WORK_DIR = ".ingest-work"  # temporary batch files, removed after every ingest
 TABLE = "cloudtrail"
 FILES_TABLE = "ingested_files"
-# One CloudTrail file is one JSON value, and DuckDB buffers whole values: batches use 32 MB
-# (DuckDB's default is 16 MB); a bigger file is staged alone with a limit that fits it.
+PARTS_TABLE = "parts"
+# read_json buffers one line (one whole CloudTrail file) per thread; a batch with a bigger line
+# raises the limit for that batch. A document beyond MAX_BIG_OBJECT_SIZE goes to the Python reader,
+# which cuts it into TEMP_LINE_BYTES lines.
 MAX_OBJECT_SIZE = 32 << 20
-MAX_BIG_OBJECT_SIZE = 1 << 30  # beyond this a file goes to the Python reader
+MAX_BIG_OBJECT_SIZE = 1 << 30
 RAW_MAX_OBJECT_SIZE = 256 << 20  # raw_view_sql: ad-hoc queries over any file
-TEMP_FILE_BYTES = 16 << 20  # Python-path records per temporary Records file
-# DuckDB's cap while ingesting (sorts and temp tables spill to <store>/trailbook.duckdb.tmp);
-# peak RSS stays near 0.6 GB at 1M events. A big file raises it for its own read.
-INGEST_MEMORY_LIMIT = 512 << 20
+TEMP_LINE_BYTES = 16 << 20
+INGEST_MEMORY_LIMIT = 512 << 20  # DuckDB's cap while ingesting
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))  # gunzip threads (zlib releases the GIL)
+PARQUET_COMPRESSION = "snappy"  # zstd: 40% smaller files, ~5% slower ingest (benchmarks/README.md)
+ROW_GROUP_ROWS = 128 * 1024
+# Dictionary pages and min/max statistics only where they pay: columns with few distinct values
+# and the columns queries filter on. Unique ids and blobs skip both (about 20% of write time).
+DICTIONARY_COLUMNS = ["eventversion", "eventsource", "eventname", "awsregion", "sourceipaddress",
+                      "useragent", "errorcode", "errormessage", "readonly", "eventtype", "apiversion",
+                      "recipientaccountid", "vpcendpointid", "vpcendpointaccountid", "eventcategory",
+                      "sessioncredentialfromconsole", "account_partition", "region_partition",
+                      "date_partition"]
+STATISTICS_COLUMNS = ["eventtime", "eventsource", "eventname", "awsregion", "sourceipaddress",
+                      "errorcode", "recipientaccountid", "account_partition", "region_partition",
+                      "date_partition"]
+ARROW_BATCH_ROWS = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   path VARCHAR PRIMARY KEY,
@@ -59,6 +95,14 @@ _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   status VARCHAR,      -- loaded | bad | digest
   reason VARCHAR,      -- why bad, or the bad records of a loaded file
   ingested_at TIMESTAMPTZ
+)"""
+
+_PARTS_DDL = f"""CREATE TABLE IF NOT EXISTS {PARTS_TABLE} (
+  path VARCHAR PRIMARY KEY,   -- relative to the store folder
+  account VARCHAR, region VARCHAR, day VARCHAR,   -- the partition ('' when unknown)
+  rows BIGINT,
+  min_eventtime VARCHAR, max_eventtime VARCHAR,
+  written_at TIMESTAMPTZ
 )"""
 
 
@@ -77,6 +121,7 @@ class IngestReport:
     previously_bad_files: list[tuple[str, str]] = field(default_factory=list)  # unchanged, not re-read
     bad_records: int = 0
     files_with_bad_records: list[tuple[str, str]] = field(default_factory=list)  # (path, what was wrong)
+    parquet_files_written: int = 0
     seconds: float = 0.0
 
     def summary(self) -> list[str]:
@@ -114,8 +159,22 @@ def db_path(store_dir: str | Path) -> Path:
     return Path(store_dir) / DB_NAME
 
 
-def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the store (UTC session). Many read-only processes may hold it at once."""
+def data_files(store_dir: str | Path) -> list[Path]:
+    """The Parquet files of the store that readers see (committed parts)."""
+    con = _open_book(store_dir, read_only=True)
+    try:
+        return [Path(store_dir) / row[0] for row in
+                con.execute(f"SELECT path FROM {PARTS_TABLE} ORDER BY path").fetchall()]
+    finally:
+        con.close()
+
+
+def store_bytes(store_dir: str | Path) -> int:
+    """Bytes on disk: the committed Parquet files plus the bookkeeping database."""
+    return db_path(store_dir).stat().st_size + sum(p.stat().st_size for p in data_files(store_dir))
+
+
+def _open_book(store_dir: str | Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     path = db_path(store_dir)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no trailbook store at {path}; run `trailbook ingest` first")
@@ -126,24 +185,62 @@ def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCon
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise RuntimeError(
-                f"store {path} is in use by another process (an ingest locks it; "
-                f"read-only readers block an ingest): {exc}") from exc
+                f"store {path} is in use by another process (an ingest locks it while it commits): "
+                f"{exc}") from exc
         raise
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
-        con.execute(schema.store_table_ddl(TABLE))
         con.execute(_FILES_DDL)
+        con.execute(_PARTS_DDL)
     return con
+
+
+def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection (UTC) with view ``cloudtrail`` and table ``ingested_files``.
+
+    Read-only connections take a snapshot: the list of committed Parquet files and the file
+    bookkeeping are copied, and the store is released at once, so any number of readers and one
+    ingest can run side by side. ``read_only=False`` opens the bookkeeping database itself (ingest).
+    """
+    if not read_only:
+        return _open_book(store_dir, read_only=False)
+    book = _open_book(store_dir, read_only=True)
+    try:
+        parts = [str(Path(store_dir).resolve() / row[0]) for row in
+                 book.execute(f"SELECT path FROM {PARTS_TABLE} ORDER BY path").fetchall()]
+        files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
+    finally:
+        book.close()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET parquet_metadata_cache = true")
+    con.register("_ingested_files", files)
+    con.execute(f"CREATE TEMP TABLE {FILES_TABLE} AS SELECT * FROM _ingested_files")
+    con.unregister("_ingested_files")
+    con.execute(f"CREATE TEMP VIEW {TABLE} AS {_parts_view_sql(parts)}")
+    return con
+
+
+def _parts_view_sql(parts: list[str]) -> str:
+    names = schema.COLUMN_NAMES + schema.PARTITION_NAMES
+    if not parts:  # an empty store still has every column, typed
+        typed = [f'CAST(NULL AS {schema.store_type(t)}) AS "{n}"' for n, t in schema.COLUMNS]
+        typed += [f'CAST(NULL AS VARCHAR) AS "{n}"' for n in schema.PARTITION_NAMES]
+        return "SELECT " + ", ".join(typed) + " WHERE false"
+    files = "[" + ", ".join(_sql_literal(p) for p in parts) + "]"
+    return "SELECT " + ", ".join(f'"{n}"' for n in names) + f" FROM read_parquet({files})"
 
 
 # ---------------------------------------------------------------- SQL pieces
 
-def _read_json_sql(files_sql: str, max_object_size: int = MAX_OBJECT_SIZE) -> str:
-    """read_json over Records files: the fast, robust form (perf.md §0 and §5)."""
+def _read_json_sql(files_sql: str, max_object_size: int = MAX_OBJECT_SIZE, *, filename: bool = True,
+                   extra_columns: str = "") -> str:
+    """read_json over Records documents: the fast, robust form (perf.md §0 and §5)."""
     return (
         f"read_json({files_sql}, format = 'newline_delimited', records = true, "
-        f"case_insensitive_keys = true, maximum_object_size = {max_object_size}, filename = true, "
-        f"columns = {{'Records': '{schema.records_struct()}'}})"
+        f"case_insensitive_keys = true, maximum_object_size = {max_object_size}, "
+        f"filename = {'true' if filename else 'false'}, "
+        f"columns = {{{extra_columns}'Records': '{schema.records_struct()}'}})"
     )
 
 
@@ -190,67 +287,26 @@ def raw_view_sql(source_glob: str | Path | list) -> str:
     )
 
 
-def _staged_ddl() -> str:
-    cols = ['"_src" VARCHAR', '"_n" BIGINT']
-    cols += [f'"{name}" {schema.duckdb_type(typ)}' for name, typ in schema.COLUMNS]
-    return "CREATE OR REPLACE TEMP TABLE staged (" + ", ".join(cols) + ")"
+# Why a row cannot be stored as it is (NULL: it can). 'time' is a non-canonical eventTime,
+# which Python canonicalises (loader.normalise_event_time) or reports.
+_PROBLEM = ("CASE WHEN eventname IS NULL OR eventname = '' THEN 'no eventName' "
+            "WHEN eventtime IS NULL THEN 'no eventTime' "
+            "WHEN NOT (eventtime LIKE '____-__-__T__:__:__Z') THEN 'time' END")
 
 
-def _stage_sql(source: str, max_object_size: int = MAX_OBJECT_SIZE) -> str:
-    """One row per record.
-
-    A file whose Records is [] gives one placeholder row (_n = 0) and a file without Records
-    (another shape) rows with _n NULL, so no file vanishes unseen. `source` names the source
-    file: `filename` for direct reads, a parameter for temporary files.
-    """
-    return (
-        f"INSERT INTO staged SELECT {source}, len(Records), "
-        "unnest(CASE WHEN len(Records) > 0 THEN Records ELSE [NULL] END, max_depth := 2) "
-        f"FROM {_read_json_sql('$files', max_object_size)}"
-    )
-
-
-_FILE_STATS_SQL = f"""
-SELECT _src,
-       count(*) FILTER (WHERE _n IS NULL) AS not_records,
-       count(*) FILTER (WHERE _n > 0) AS records,
-       count(*) FILTER (WHERE _n > 0 AND (eventname IS NULL OR eventname = '' OR eventtime IS NULL))
-         AS bad,
-       count(*) FILTER (WHERE _n > 0 AND eventtime IS NOT NULL
-                        AND NOT regexp_full_match(eventtime, '{loader.CANONICAL_TIME_RE}')) AS odd_time
-FROM staged GROUP BY _src
-"""
-
-def _valid(alias: str = "") -> str:
-    """A staged row that is an event: not a placeholder, with eventName and eventTime."""
-    return (f"{alias}_n > 0 AND {alias}eventname IS NOT NULL AND {alias}eventname <> '' "
-            f"AND {alias}eventtime IS NOT NULL")
-
-
-# Rows to drop before the insert: invalid ones, repeats within the batch (the first staged copy
-# stays) and events already stored (only rows in the batch's time range are compared).
-_DROP_SQL = f"""
-DELETE FROM staged WHERE rowid IN (
-  SELECT rowid FROM staged WHERE NOT ({_valid()})
-  UNION ALL
-  SELECT rowid FROM staged WHERE {_valid()}
-  QUALIFY row_number() OVER (PARTITION BY eventid, eventtime, eventname ORDER BY rowid) > 1
-  UNION ALL
-  SELECT s.rowid FROM staged s
-  WHERE {_valid("s.")} AND EXISTS (
-    SELECT 1 FROM {TABLE} c
-    WHERE c.eventtime BETWEEN $lo AND $hi
-      AND c.eventid IS NOT DISTINCT FROM s.eventid
-      AND c.eventtime = s.eventtime AND c.eventname = s.eventname))
-"""
-
-
-_INSERT_SQL = f"""
-INSERT INTO {TABLE} SELECT
-  {_projection(_path_part(loader.PATH_ACCOUNT_RE, "_src"), _path_part(loader.PATH_REGION_RE, "_src"))}
-FROM staged
-ORDER BY eventtime
-"""
+def _batch_sql(work_files: list[str], max_object_size: int) -> str:
+    files_sql = "[" + ", ".join(_sql_literal(p) for p in work_files) + "]"
+    source = _read_json_sql(files_sql, max_object_size, filename=False,
+                            extra_columns="'_file': 'INTEGER', '_base': 'BIGINT', '_acct': 'VARCHAR', "
+                                          "'_region': 'VARCHAR', ")
+    # _key: a hash of the dedupe key, to tell cheaply whether a batch repeats itself (a collision
+    # only costs the exact check). _file: the source file's index in the batch.
+    # _n: the record's place in its file (with _file, the source order that decides which copy of
+    # a repeated event stays); _base counts the records of a file's earlier lines.
+    return (f"SELECT _file, _n, {_projection('_acct', '_region')},\n  {_PROBLEM} AS _problem,\n"
+            f"  hash(eventid, eventtime, eventname) AS _key\n"
+            f"FROM (SELECT _file, _acct, _region, coalesce(_base, 0) + generate_subscripts(Records, 1) AS _n, "
+            f"unnest(Records, max_depth := 2) FROM {source})")
 
 
 # ---------------------------------------------------------------- ingest
@@ -262,28 +318,41 @@ class _Pending:
     path: str
     size: int
     mtime_ns: int
-    json_size: int = 0  # uncompressed bytes, which is what DuckDB holds in memory
+    json_size: int = 0  # uncompressed bytes (from the gzip trailer)
     status: str = "loaded"
     reason: str | None = None
     events: int = 0
     bad_records: int = 0
+    bad_reasons: list[str] = field(default_factory=list)
+    order: int = 0  # place in its batch (source order)
+    python_reader: bool = False  # read by loader.read_file (any shape) instead of the fast path
+    duckdb_error: str | None = None
+
+    def add_bad_record(self, reason: str) -> None:
+        self.bad_records += 1
+        if len(self.bad_reasons) < loader.MAX_REASONS:
+            self.bad_reasons.append(reason)
 
 
 def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = True,
-           batch_files: int = 1024, batch_bytes: int = 256 << 20) -> IngestReport:
+           batch_files: int = 2048, batch_bytes: int = 96 << 20) -> IngestReport:
     """Load new or changed CloudTrail files from source into the store at store_dir.
 
     A batch holds at most ``batch_files`` files and ``batch_bytes`` of uncompressed JSON (about
-    160k events); DuckDB is capped at INGEST_MEMORY_LIMIT, so peak RSS stays near 0.65 GB.
-    Bad files and records are reported, never raised; a missing source raises.
+    60k events). Bad files and records are reported, never raised; a missing source raises.
     """
     started = time.perf_counter()
+    store_dir = Path(store_dir)
     found = loader.discover(source)
-    report = IngestReport(store=str(db_path(store_dir)), files_seen=len(found.files),
+    report = IngestReport(store=str(store_dir), files_seen=len(found.files),
                           files_ignored=len(found.ignored))
     con = connect(store_dir, read_only=False)
+    work = store_dir / WORK_DIR
     try:
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
+        con.execute("SET preserve_insertion_order = false")
+        stored = _Parts(con, store_dir)
+        stored.remove_uncommitted()
         known = {row[0]: row[1:] for row in con.execute(
             f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()}
         todo: list[_Pending] = []
@@ -298,22 +367,45 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
             todo.append(_Pending(str(path), stat.st_size, stat.st_mtime_ns, _json_size(path)))
         report.files_new = len(todo)
 
-        with tempfile.TemporaryDirectory(prefix="trailbook-ingest-") as temp_dir, \
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        run_id = uuid.uuid4().hex[:12]
+        with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="trailbook-read") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="trailbook-write") as writer, \
                 tqdm(total=len(todo), unit="file", desc="ingest", file=sys.stderr,
                      disable=not progress) as bar:
-            for batch in _batches(todo, batch_files, batch_bytes):
-                _ingest_batch(con, batch, Path(temp_dir), report)
-                bar.update(len(batch))
-        con.execute("DROP TABLE IF EXISTS staged")
+            batches = list(_batches(todo, batch_files, batch_bytes))
+            for batch in batches:
+                for order, item in enumerate(batch):
+                    item.order = order
+            works = [_Work(work, pool, f"{run_id}-{n}") for n in range(len(batches))]
+            # Pipelined: batch k+1 is gunzipped (read threads) while DuckDB types batch k, and
+            # batch k's Parquet files are written (writer thread) while batch k+1 is typed.
+            upcoming = _prepare(_readable(batches[0]), works[0]) if batches else None
+            pending = None
+            for number, batch in enumerate(batches):
+                prepared = upcoming
+                if number + 1 < len(batches):
+                    prepared.finish()  # this batch's lines are complete before the next starts
+                    upcoming = _prepare(_readable(batches[number + 1]), works[number + 1])
+                output = _read_batch(con, batch, works[number], prepared)
+                if pending:  # committed before this batch is deduplicated against the store
+                    _commit_batch(con, *pending, stored, report)
+                    bar.update(len(pending[0]))
+                _dedupe(con, output, stored)
+                pending = (batch, output, writer.submit(_write_parts, output, store_dir, works[number].batch_id))
+            if pending:
+                _commit_batch(con, *pending, stored, report)
+                bar.update(len(pending[0]))
     finally:
         con.close()
+        shutil.rmtree(work, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
-    """Consecutive batches of even size under both limits (DuckDB writes small appends less
-    efficiently, so a tiny last batch is avoided)."""
+    """Consecutive batches of even size under both limits."""
     total = sum(item.json_size for item in todo)
     count = max(-(-total // max_bytes), -(-len(todo) // max_files), 1)
     target_bytes, target_files = -(-total // count), -(-len(todo) // count)
@@ -329,91 +421,458 @@ def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
         yield batch
 
 
-def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], temp_dir: Path,
-                  report: IngestReport) -> None:
-    con.execute(_staged_ddl())  # a fresh table: DELETE would keep the old rows' memory
-    fast: list[_Pending] = []
-    slow: list[_Pending] = []
-    for item in batch:
-        if loader.is_digest_path(item.path):
-            item.status, item.reason = "digest", "CloudTrail-Digest file"
-        elif item.size and _starts_like_records(item.path):
-            fast.append(item)
-        else:
-            slow.append(item)
+@dataclass
+class _Work:
+    folder: Path
+    pool: ThreadPoolExecutor
+    batch_id: str
+    runs: int = 0
 
-    # Fast path: straight from the files; anything DuckDB cannot take cleanly goes slow.
-    sizes = {item.path: item.json_size for item in fast}
-    failed = _stage(con, [item.path for item in fast if sizes[item.path] < MAX_OBJECT_SIZE], None)
-    for item in fast:
-        if sizes[item.path] >= MAX_OBJECT_SIZE:  # a big file: alone, with room for it
-            room = min(sizes[item.path] + (1 << 20), MAX_BIG_OBJECT_SIZE)
-            # DuckDB buffers the whole value per reading thread: give it room, then take it back.
-            con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT + 6 * room}B'")
-            try:
-                failed |= _stage(con, [item.path], None, room)
-            finally:
-                con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
-    stats = _file_stats(con) if fast else {}
-    for item in fast:
-        row = stats.get(item.path)
-        if item.path in failed or row is None or row["not_records"] or row["bad"] or row["odd_time"]:
-            slow.append(item)
-        else:
-            item.events = row["records"]
-    dropped = [item.path for item in slow if item.path in stats]
-    if dropped:
-        con.execute("DELETE FROM staged WHERE _src IN (SELECT unnest(?))", [dropped])
+    def next_file(self, worker: int) -> Path:
+        self.runs += 1
+        return self.folder / f"{self.batch_id}-{self.runs}-{worker}.ndjson"
 
-    # Slow path: Python reads the shape; its canonical records take the same DuckDB path.
-    for item in slow:
-        _read_slow(con, item, temp_dir, duckdb_error=failed.get(item.path))
 
-    valid, lo, hi = con.execute(
-        f"SELECT count(*), min(eventtime), max(eventtime) FROM staged WHERE {_valid()}").fetchone()
-    if valid:
-        con.execute(_DROP_SQL, {"lo": lo, "hi": hi})
+class _Parts:
+    """The committed Parquet files, by partition, for dedupe and cleanup."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store_dir: Path):
+        self.con, self.store_dir = con, store_dir
+        self.by_key: dict[tuple[str, str, str], list[str]] = {}
+        for path, account, region, day in con.execute(
+                f"SELECT path, account, region, day FROM {PARTS_TABLE}").fetchall():
+            self.by_key.setdefault((account, region, day), []).append(path)
+
+    def remove_uncommitted(self) -> None:
+        """Delete Parquet files an interrupted ingest wrote but never committed."""
+        committed = {p for paths in self.by_key.values() for p in paths}
+        root = self.store_dir / DATA_DIR
+        if root.exists():
+            for path in root.rglob("*.parquet"):
+                if path.relative_to(self.store_dir).as_posix() not in committed:
+                    path.unlink()
+
+    def absolute(self, keys) -> list[str]:
+        return [str(self.store_dir / p) for key in keys for p in self.by_key.get(key, [])]
+
+
+@dataclass
+class _Output:
+    """What reading one set of files gave: Arrow slices by partition and per-file counts."""
+
+    groups: dict[tuple[str, str, str], list[pa.RecordBatch]] = field(default_factory=dict)
+    rows: Counter = field(default_factory=Counter)
+    keys: list[pa.Array] = field(default_factory=list)  # hash of every row's dedupe key
+    times_fixed: bool = False  # some eventTimes were rewritten after their key was hashed
+    duplicates: int = 0  # rows dropped by _dedupe
+
+    def merge(self, other: _Output) -> None:
+        for key, slices in other.groups.items():
+            self.groups.setdefault(key, []).extend(slices)
+        self.rows.update(other.rows)
+        self.keys.extend(other.keys)
+        self.times_fixed |= other.times_fixed
+
+    def has_repeats(self) -> bool:
+        """Whether the batch may repeat a dedupe key (False is certain; True needs the check)."""
+        if self.times_fixed:
+            return True
+        if not self.keys:
+            return False
+        keys = pa.chunked_array(self.keys, pa.uint64())
+        return pc.count_distinct(keys).as_py() < len(keys)
+
+
+class _ReadFailed(Exception):
+    pass
+
+
+_NOT_ABOUT_THE_FILES = (duckdb.InterruptException, duckdb.FatalException, duckdb.OutOfMemoryException)
+
+
+def _read_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], work: _Work,
+                prepared: _Prepared) -> _Output:
+    output = _read_robustly(con, _readable(batch), work, prepared)
+    by_path = {item.path: item for item in batch}
+    for path, rows in output.rows.items():
+        by_path[path].events += rows
+    return output
+
+
+def _commit_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], output: _Output,
+                  writing: Future, stored: _Parts, report: IngestReport) -> None:
+    """Record the batch's Parquet files and its source files in one transaction."""
+    written = writing.result()
+    output.groups.clear()
+    duplicates = output.duplicates
+
     con.execute("BEGIN TRANSACTION")
     try:
-        loaded = con.execute(_INSERT_SQL).fetchone()[0] if valid else 0
+        if written:
+            con.execute(
+                f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
+                "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
+                {name: [part[name] for part in written]
+                 for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
         # One statement for the whole batch (executemany runs one statement per row).
         con.execute(
             f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
             "unnest($mtime_ns), unnest($events), unnest($status), unnest($reason), now()",
             {"path": [i.path for i in batch], "size": [i.size for i in batch],
              "mtime_ns": [i.mtime_ns for i in batch], "events": [i.events for i in batch],
-             "status": [i.status for i in batch], "reason": [i.reason for i in batch]})
+             "status": [i.status for i in batch], "reason": [_file_reason(i) for i in batch]})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    # Checkpoint per batch: one checkpoint at the end would rewrite every batch's partial
-    # row groups at once and hold them all in memory.
-    con.execute("CHECKPOINT")
+    for part in written:
+        stored.by_key.setdefault((part["account"], part["region"], part["day"]), []).append(part["path"])
 
+    valid = sum(output.rows.values())
     report.events_read += valid
-    report.events_loaded += loaded
-    report.duplicates_removed += valid - loaded
+    report.events_loaded += valid - duplicates
+    report.duplicates_removed += duplicates
+    report.parquet_files_written += len(written)
     for item in batch:
         report.bad_records += item.bad_records
         if item.bad_records and item.status != "bad":
-            report.files_with_bad_records.append((item.path, item.reason or f"{item.bad_records} bad records"))
+            report.files_with_bad_records.append((item.path, _file_reason(item)))
         if item.status == "bad":
             report.bad_files.append((item.path, item.reason or ""))
         elif item.status == "digest":
             report.digest_files += 1
 
 
-def _starts_like_records(path: str) -> bool:
-    """Whether the file opens with a compact ``{"Records"`` (pretty or other shapes go slow)."""
+def _readable(batch: list[_Pending]) -> list[_Pending]:
+    """The batch without digest files, which are recorded and skipped."""
+    items = []
+    for item in batch:
+        if loader.is_digest_path(item.path):
+            item.status, item.reason = "digest", "CloudTrail-Digest file"
+        else:
+            items.append(item)
+    return items
+
+
+def _file_reason(item: _Pending) -> str | None:
+    if item.status != "loaded" or not item.bad_records:
+        return item.reason
+    return f"{item.bad_records} bad records: " + "; ".join(item.bad_reasons)
+
+
+def _read_robustly(con: duckdb.DuckDBPyConnection, items: list[_Pending], work: _Work,
+                   prepared: _Prepared | None = None) -> _Output:
+    """Read items; when DuckDB fails, bisect down to the files at fault.
+
+    A file at fault is retried through the Python reader (which names bad records); if DuckDB
+    still cannot type its records, the file is reported bad and none of it is loaded.
+    """
+    if not items:
+        return _Output()
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-        if head[:2] == b"\x1f\x8b":
-            head = zlib.decompressobj(wbits=31).decompress(head, 64)
-    except (OSError, zlib.error):
-        return False  # the slow path names the problem
-    return head.lstrip(b"\xef\xbb\xbf").startswith(b'{"Records":')
+        return _read(con, items, work, prepared)
+    except _ReadFailed as exc:
+        if len(items) > 1:
+            middle = len(items) // 2
+            output = _read_robustly(con, items[:middle], work)
+            output.merge(_read_robustly(con, items[middle:], work))
+            return output
+        item = items[0]
+        _reset(item)
+        if not item.python_reader:
+            item.python_reader, item.duckdb_error = True, str(exc)
+            return _read_robustly(con, items, work)
+        item.status = "bad"
+        item.reason = f"DuckDB could not read its records: {exc}"
+        if item.duckdb_error and item.duckdb_error != str(exc):
+            item.reason += f" (first read: {item.duckdb_error})"
+        return _Output()
+
+
+def _reset(item: _Pending) -> None:
+    item.status, item.reason, item.events = "loaded", None, 0
+    item.bad_records, item.bad_reasons = 0, []
+
+
+@dataclass
+class _Prepared:
+    """Temporary line files being written for a set of items (threads of the read pool)."""
+
+    targets: list[Path]
+    writing: list[Future]
+
+    def finish(self) -> tuple[list[Path], int]:
+        longest = max((future.result() for future in self.writing), default=0)
+        return [t for t in self.targets if t.exists() and t.stat().st_size], longest
+
+
+def _prepare(items: list[_Pending], work: _Work) -> _Prepared:
+    """Start gunzipping and tagging items into temporary lines, one file per read thread."""
+    chunks = [chunk for chunk in _split([(item.order, item) for item in items], READ_THREADS) if chunk]
+    targets = [work.next_file(n) for n in range(len(chunks))]
+    return _Prepared(targets, [work.pool.submit(_write_lines, c, t) for c, t in zip(chunks, targets)])
+
+
+def _read(con: duckdb.DuckDBPyConnection, items: list[_Pending], work: _Work,
+          prepared: _Prepared | None = None) -> _Output:
+    """Type the items' temporary lines in one DuckDB scan; file the rows by partition."""
+    targets, longest = (prepared or _prepare(items, work)).finish()
+    if not targets:
+        return _Output()
+    room = max(MAX_OBJECT_SIZE, longest + (1 << 20))
+    if room > MAX_OBJECT_SIZE:  # DuckDB buffers the whole line per reading thread
+        con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT + 6 * room}B'")
+    output = _Output()
+    try:
+        reader = con.sql(_batch_sql([str(t) for t in targets], room)).to_arrow_reader(ARROW_BATCH_ROWS)
+        for record_batch in reader:
+            _take(record_batch, output, {item.order: item for item in items})
+    except _NOT_ABOUT_THE_FILES:
+        raise
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:  # DuckDB's errors reach Arrow as OSError
+        raise _ReadFailed(_duckdb_reason(str(exc))) from exc
+    finally:
+        if room > MAX_OBJECT_SIZE:
+            con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
+        for target in targets:
+            target.unlink(missing_ok=True)
+    return output
+
+
+def _duckdb_reason(message: str) -> str:
+    """DuckDB's first line, without the temporary file's name and line (meaningless to users)."""
+    return re.sub(r' in file "[^"]*", in line \d+', "", _first_line(message))
+
+
+def _split(items: list[tuple[int, _Pending]], parts: int) -> list[list[tuple[int, _Pending]]]:
+    """Contiguous runs of about equal uncompressed size (contiguous keeps partitions together)."""
+    total = sum(max(item.json_size, 1) for _, item in items)
+    chunks: list[list[tuple[int, _Pending]]] = [[] for _ in range(parts)]
+    done = 0
+    for entry in items:
+        chunks[min(parts - 1, done * parts // max(total, 1))].append(entry)
+        done += max(entry[1].json_size, 1)
+    return chunks
+
+
+def _write_lines(items: list[tuple[int, _Pending]], target: Path) -> int:
+    """Write each file as tagged Records lines; return the longest line (thread worker)."""
+    longest = 0
+    with open(target, "wb") as out:
+        for index, item in items:
+            for line in _lines(item, index):
+                out.writelines(line)
+                longest = max(longest, sum(len(piece) for piece in line))
+    return longest
+
+
+def _lines(item: _Pending, index: int):
+    """The item as lines of pieces: ``{"_file":index,"_acct":..,"_region":..,"Records":[...]}``."""
+    where = loader.path_partitions(item.path)
+    tag = (b'{"_file":' + str(index).encode() + b',"_acct":' + orjson.dumps(where["account"])
+           + b',"_region":' + orjson.dumps(where["region"]) + b",")
+    if not item.python_reader:
+        document = _compact_records(item)
+        if document is not None:
+            yield (tag, memoryview(document)[1:], b"\n")
+            return
+        item.python_reader = True
+    result = loader.read_file(item.path)
+    if result.is_digest:
+        item.status, item.reason = "digest", "CloudTrail digest (digestStartTime)"
+        return
+    if result.is_bad:
+        item.status, item.reason = "bad", result.error
+        return
+    item.bad_records = result.bad_records
+    item.bad_reasons = list(result.bad_record_reasons)
+    chunk: list[bytes] = []
+    size = done = 0
+    for event in result.events:
+        text = orjson.dumps(event)
+        if chunk and size + len(text) > TEMP_LINE_BYTES:
+            yield (tag, b'"_base":%d,"Records":[' % done, b",".join(chunk), b"]}\n")
+            done += len(chunk)
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        yield (tag, b'"_base":%d,"Records":[' % done, b",".join(chunk), b"]}\n")
+
+
+def _compact_records(item: _Pending) -> bytes | None:
+    """The file's bytes if it is one compact ``{"Records":[...]}`` line, else None.
+
+    None sends the file to the Python reader, which reads every other shape and names what is
+    wrong with a bad file (truncated gzip, malformed JSON, ...).
+    """
+    if item.json_size >= MAX_BIG_OBJECT_SIZE:
+        return None
+    try:
+        with open(item.path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if data[:2] == b"\x1f\x8b":
+        inflate = _inflate.decompressobj(wbits=31)
+        try:
+            data = inflate.decompress(data)
+        except _inflate.error:
+            return None
+        if not inflate.eof or inflate.unused_data:  # truncated, or several gzip members
+            return None
+    if not data.startswith(b'{"Records":['):
+        return None
+    data = data.rstrip(b" \t\r\n")
+    if not data.endswith(b"}") or b"\n" in data or len(data) >= MAX_BIG_OBJECT_SIZE:
+        return None
+    return data
+
+
+_STORED = schema.COLUMN_NAMES + schema.PARTITION_NAMES
+_ORDER = ["_file", "_n"]  # source order, kept until the batch is deduplicated
+_KEPT = _ORDER + _STORED
+
+
+def _take(record_batch: pa.RecordBatch, output: _Output, items: dict[int, _Pending]) -> None:
+    """File the typed rows by partition; count them per file; fix or report the problem rows."""
+    if not record_batch.num_rows:
+        return
+    problem = record_batch.column("_problem")
+    if problem.null_count != len(problem):
+        fine = pc.is_null(problem)
+        _take_problems(record_batch.filter(pc.invert(fine)), output, items)
+        record_batch = record_batch.filter(fine)
+        if not record_batch.num_rows:
+            return
+    for entry in pc.value_counts(record_batch.column("_file")).to_pylist():
+        output.rows[items[entry["values"]].path] += entry["counts"]
+    output.keys.append(record_batch.column("_key"))
+    _file_by_partition(record_batch.select(_KEPT), output.groups)
+
+
+def _file_by_partition(rows: pa.RecordBatch, groups: dict[tuple[str, str, str], list[pa.RecordBatch]]) -> None:
+    """Append rows to their partition's slices. Rows arrive grouped by partition (files come in
+    path order), so the batch is cut where the partition changes."""
+    count = rows.num_rows
+    starts = [0]
+    if count > 1:
+        changed = None
+        for name in schema.PARTITION_NAMES:
+            column = rows.column(name)
+            after, before = column.slice(1), column.slice(0, count - 1)
+            differs = pc.or_(pc.fill_null(pc.not_equal(after, before), False),
+                             pc.not_equal(pc.is_null(after), pc.is_null(before)))
+            changed = differs if changed is None else pc.or_(changed, differs)
+        starts += [i + 1 for i in pc.indices_nonzero(changed).to_pylist()]
+    columns = [rows.column(name) for name in schema.PARTITION_NAMES]
+    for start, end in zip(starts, starts[1:] + [count]):
+        key = tuple(column[start].as_py() or "" for column in columns)
+        groups.setdefault(key, []).append(rows.slice(start, end - start))
+
+
+def _take_problems(rows: pa.RecordBatch, output: _Output, items: dict[int, _Pending]) -> None:
+    """Canonicalise odd eventTimes (loader.normalise_event_time); count the rest as bad records."""
+    keep: list[int] = []
+    times: list[str] = []
+    for index, (file, problem, event_time) in enumerate(zip(
+            rows.column("_file").to_pylist(), rows.column("_problem").to_pylist(),
+            rows.column("eventtime").to_pylist())):
+        if problem == "time":
+            try:
+                times.append(loader.normalise_event_time(event_time))
+                keep.append(index)
+                continue
+            except loader.BadRecord as exc:
+                problem = str(exc)
+        items[file].add_bad_record(problem)
+    if not keep:
+        return
+    output.times_fixed = True
+    fixed = pa.Table.from_batches([rows]).take(keep)
+    fixed = fixed.set_column(fixed.schema.get_field_index("eventtime"), "eventtime", pa.array(times))
+    days = pa.array([t[:10].replace("-", "/") for t in times])
+    fixed = fixed.set_column(fixed.schema.get_field_index("date_partition"), "date_partition", days)
+    fixed = fixed.set_column(fixed.schema.get_field_index("_problem"), "_problem",
+                             pa.nulls(len(times), pa.string()))
+    for record_batch in fixed.combine_chunks().to_batches():
+        _take(record_batch, output, items)
+
+
+def _folder_name(value: str) -> str:
+    text = "".join(c if c.isalnum() or c in "-_." else "_" for c in value)
+    return text if text.strip("._") else "unknown"
+
+
+def _write_parts(output: _Output, store_dir: Path, batch_id: str) -> list[dict]:
+    """One Parquet file per partition; files stay invisible to readers until committed."""
+    written = []
+    for number, (key, slices) in enumerate(sorted(output.groups.items())):
+        account, region, day = key
+        table = pa.Table.from_batches(slices).select(_STORED)
+        relative = Path(DATA_DIR, _folder_name(account), _folder_name(region),
+                        *(day.split("/") if day else ["unknown"]), f"{batch_id}-{number}.parquet")
+        target = store_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, target, compression=PARQUET_COMPRESSION, row_group_size=ROW_GROUP_ROWS,
+                       use_dictionary=DICTIONARY_COLUMNS, write_statistics=STATISTICS_COLUMNS)
+        bounds = pc.min_max(table.column("eventtime"))
+        written.append({"path": relative.as_posix(), "account": account, "region": region, "day": day,
+                        "rows": table.num_rows, "lo": bounds["min"].as_py(), "hi": bounds["max"].as_py(),
+                        "file": str(target)})
+    return written
+
+
+def _dedupe(con: duckdb.DuckDBPyConnection, output: _Output, stored: _Parts) -> None:
+    """Drop rows already stored in the same partitions, and repeats within the batch: the first
+    copy in source order (file, then place in file) stays. Runs before anything is written.
+
+    Only the keys are looked at: with no repeat inside the batch (a hash count) and no stored file
+    in its partitions, nothing is read; otherwise DuckDB names the rows to drop by their place
+    (_file, _n) and the batch is filtered, never sorted."""
+    old = stored.absolute(output.groups)
+    repeats = output.has_repeats()
+    if not old and not repeats:
+        return
+    slices = [piece for pieces in output.groups.values() for piece in pieces]
+    if not slices:
+        return
+    keys = pa.Table.from_batches(slices).select(["_file", "_n", "eventid", "eventtime", "eventname"])
+    match = ("o.eventid IS NOT DISTINCT FROM n.eventid AND o.eventtime = n.eventtime "
+             "AND o.eventname = n.eventname")
+    queries = []
+    if old:
+        queries.append(f"SELECT _file, _n FROM _batch_keys n SEMI JOIN "
+                       f"(SELECT eventid, eventtime, eventname FROM read_parquet({_list_literal(old)})) o ON {match}")
+    if repeats:
+        queries.append("SELECT _file, _n FROM _batch_keys QUALIFY row_number() OVER "
+                       "(PARTITION BY eventid, eventtime, eventname ORDER BY _file, _n) > 1")
+    con.register("_batch_keys", keys)
+    try:
+        drop = con.sql(" UNION ".join(queries)).to_arrow_table()
+    finally:
+        con.unregister("_batch_keys")
+    if not drop.num_rows:
+        return
+    doomed = _places(drop)
+    groups: dict[tuple[str, str, str], list[pa.RecordBatch]] = {}
+    for key, pieces in output.groups.items():
+        for piece in pieces:
+            piece = piece.filter(pc.invert(pc.is_in(_places(piece), value_set=doomed)))
+            if piece.num_rows:
+                groups.setdefault(key, []).append(piece)
+    output.groups = groups
+    output.duplicates = drop.num_rows
+
+
+def _places(rows) -> pa.Array:
+    """One int64 per row from (_file, _n): its place in the batch."""
+    files = pc.cast(rows.column("_file"), pa.int64())
+    return pc.add(pc.multiply(files, 1 << 32), pc.cast(rows.column("_n"), pa.int64()))
+
+
+def _list_literal(items: list[str]) -> str:
+    return "[" + ", ".join(_sql_literal(i) for i in items) + "]"
 
 
 def _json_size(path: str | Path) -> int:
@@ -426,104 +885,12 @@ def _json_size(path: str | Path) -> int:
             handle.seek(-4, os.SEEK_END)
             stored = int.from_bytes(handle.read(4), "little")
     except OSError:
-        return 0  # unreadable: the slow path reports it
+        return 0  # unreadable: the Python reader reports it
     if stored > size * 1032 or size >= (1 << 32):
-        # Deflate cannot expand more than 1032:1, so a cut file's trailer is garbage; a guess
-        # below the batch limit lets DuckDB fail on it and the slow path name the problem.
+        # Deflate cannot expand more than 1032:1, so a cut file's trailer is garbage.
         return min(size * 10, MAX_OBJECT_SIZE - 1)
     return stored
 
 
-_NOT_ABOUT_THE_FILE = (duckdb.InterruptException, duckdb.FatalException)  # never a file's fault
-
-
-def _stage(con: duckdb.DuckDBPyConnection, paths: list[str], source: str | None,
-           max_object_size: int = MAX_OBJECT_SIZE) -> dict[str, str]:
-    """Stage paths; bisect a failing set down to its failing files ({path: DuckDB's reason}).
-
-    `source` is the source file for temporary files (None: each path is its own source).
-    """
-    if not paths:
-        return {}
-    try:
-        if source is None:
-            con.execute(_stage_sql("filename", max_object_size), {"files": paths})
-        else:
-            con.execute(_stage_sql("$src", max_object_size), {"files": paths, "src": source})
-        return {}
-    except duckdb.OutOfMemoryException:
-        if len(paths) == 1:
-            raise  # not the file's fault: reporting it as bad would be wrong
-    except _NOT_ABOUT_THE_FILE:
-        raise
-    except duckdb.Error as exc:
-        if len(paths) == 1:
-            return {paths[0]: _first_line(str(exc))}
-    middle = len(paths) // 2
-    return (_stage(con, paths[:middle], source, max_object_size)
-            | _stage(con, paths[middle:], source, max_object_size))
-
-
 def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else message
-
-
-def _file_stats(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    cursor = con.execute(_FILE_STATS_SQL)
-    names = [d[0] for d in cursor.description]
-    return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
-
-
-def _write_records_files(events: list[dict], temp_dir: Path) -> list[str]:
-    """Compact ``{"Records": [...]}`` files of at most about TEMP_FILE_BYTES each."""
-    paths: list[str] = []
-    chunk: list[bytes] = []
-    size = 0
-
-    def flush() -> None:
-        handle, path = tempfile.mkstemp(suffix=".json", dir=temp_dir)
-        with os.fdopen(handle, "wb") as out:
-            out.write(b'{"Records":[' + b",".join(chunk) + b"]}")
-        paths.append(path)
-
-    for event in events:
-        text = orjson.dumps(event)
-        if chunk and size + len(text) > TEMP_FILE_BYTES:
-            flush()
-            chunk, size = [], 0
-        chunk.append(text)
-        size += len(text) + 1
-    if chunk:
-        flush()
-    return paths
-
-
-def _read_slow(con: duckdb.DuckDBPyConnection, item: _Pending, temp_dir: Path,
-               duckdb_error: str | None) -> None:
-    """Read one file with the Python loader and stage its records via temporary Records files."""
-    result = loader.read_file(item.path)
-    if result.is_digest:
-        item.status, item.reason = "digest", "CloudTrail digest (digestStartTime)"
-        return
-    if result.is_bad:
-        item.status, item.reason = "bad", result.error
-        return
-    temps = _write_records_files(result.events, temp_dir)
-    try:
-        failed = _stage(con, temps, source=item.path)
-    finally:
-        for temp in temps:
-            os.unlink(temp)
-    if failed:
-        # The loader accepted records DuckDB could not type: report the file, load none of it.
-        con.execute("DELETE FROM staged WHERE _src = ?", [item.path])
-        item.status = "bad"
-        item.reason = f"DuckDB could not read its records: {next(iter(failed.values()))}"
-        if duckdb_error:
-            item.reason += f" (first read: {duckdb_error})"
-        return
-    item.events = len(result.events)
-    item.bad_records = result.bad_records
-    if result.bad_records:
-        item.reason = (f"{result.bad_records} bad records: "
-                       + "; ".join(result.bad_record_reasons))
