@@ -205,23 +205,45 @@ def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCon
     if not read_only:
         return _open_book(store_dir, read_only=False)
     book = _open_book(store_dir, read_only=True)
+    root = str(Path(store_dir).resolve())
     try:
-        parts = [str(Path(store_dir).resolve() / row[0]) for row in
-                 book.execute(f"SELECT path FROM {PARTS_TABLE} ORDER BY path").fetchall()]
+        parts = book.sql(f"SELECT {_sql_literal(root + '/')} || path AS path, account, region, day, rows, "
+                         f"min_eventtime, max_eventtime FROM {PARTS_TABLE} ORDER BY path").to_arrow_table()
         files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
     finally:
         book.close()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET parquet_metadata_cache = true")
-    con.register("_ingested_files", files)
-    con.execute(f"CREATE TEMP TABLE {FILES_TABLE} AS SELECT * FROM _ingested_files")
-    con.unregister("_ingested_files")
-    con.execute(f"CREATE TEMP VIEW {TABLE} AS {_parts_view_sql(parts)}")
+    for name, table in ((FILES_TABLE, files), (PARTS_TABLE, parts)):
+        con.register("_snapshot", table)
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _snapshot")
+        con.unregister("_snapshot")
+    con.execute(f"CREATE TEMP VIEW {TABLE} AS {view_sql(parts.column('path').to_pylist())}")
     return con
 
 
-def _parts_view_sql(parts: list[str]) -> str:
+def files_for(con: duckdb.DuckDBPyConnection, start: str, end: str, accounts=(), regions=()) -> tuple[list[str], int]:
+    """The committed files that can hold events in [start, end) (ISO-8601 text) for the accounts
+    and regions given (all when empty), and how many files the store has.
+
+    A read-only connection from `connect` carries the snapshot this reads."""
+    where = ["max_eventtime >= $start", "min_eventtime < $end"]
+    values: dict = {"start": start, "end": end}
+    if accounts:
+        where.append("list_contains($accounts, account)")
+        values["accounts"] = list(accounts)
+    if regions:
+        where.append("list_contains($regions, region)")
+        values["regions"] = list(regions)
+    chosen = [row[0] for row in con.execute(
+        f"SELECT path FROM {PARTS_TABLE} WHERE {' AND '.join(where)} ORDER BY path", values).fetchall()]
+    total = con.execute(f"SELECT count(*) FROM {PARTS_TABLE}").fetchone()[0]
+    return chosen, total
+
+
+def view_sql(parts: list[str]) -> str:
+    """The store's columns over exactly these Parquet files (typed and empty when there are none)."""
     names = schema.COLUMN_NAMES + schema.PARTITION_NAMES
     if not parts:  # an empty store still has every column, typed
         typed = [f'CAST(NULL AS {schema.store_type(t)}) AS "{n}"' for n, t in schema.COLUMNS]

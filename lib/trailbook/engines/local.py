@@ -7,6 +7,7 @@ installs the macros that close Trino/DuckDB semantic gaps.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 import uuid
 from functools import lru_cache
@@ -57,6 +58,7 @@ class LocalEngine(Engine):
         self.accounts = tuple(P.coerce("list[account_id]", accounts, "accounts"))
         self.regions = tuple(P.coerce("list[region]", regions, "regions"))
         self.ingest_report = None
+        self._views: set[str] = set()
         if connection is not None:
             self.store = None
             self.con = connection
@@ -85,9 +87,25 @@ class LocalEngine(Engine):
 
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
         return {
-            "source": "cloudtrail",
+            "source": self._source_for(start, end),
             "time_filter": partition_time_filter(start, end) + scope_filter(self.accounts, self.regions),
         }
+
+    def _source_for(self, start: dt.datetime, end: dt.datetime) -> str:
+        """Partition pruning before the query: a view over only the store's Parquet files that
+        can hold the window (and the account/region scope). The whole store is `cloudtrail`."""
+        from .. import store as store_mod
+
+        if self.store is None:
+            return "cloudtrail"
+        files, total = store_mod.files_for(self.con, P.iso(start), P.iso(end), self.accounts, self.regions)
+        if len(files) == total:
+            return "cloudtrail"
+        name = "cloudtrail_" + hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
+        if name not in self._views:
+            self.con.execute(f"CREATE TEMP VIEW {name} AS {store_mod.view_sql(files)}")
+            self._views.add(name)
+        return name
 
     def translate(self, sql: str) -> str:
         return _translated(sql)
