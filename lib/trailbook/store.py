@@ -461,7 +461,7 @@ class _Parts:
     """The committed Parquet files, by partition, for dedupe and cleanup."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, store_dir: Path):
-        self.con, self.store_dir = con, store_dir
+        self.store_dir = store_dir
         self.by_key: dict[tuple[str, str, str], list[str]] = {}
         for path, account, region, day in con.execute(
                 f"SELECT path, account, region, day FROM {PARTS_TABLE}").fetchall():
