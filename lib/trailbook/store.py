@@ -132,6 +132,7 @@ class IngestReport:
             f"{self.files_skipped_unchanged} unchanged (skipped), {self.digest_files} digest (skipped)",
             f"events: {self.events_read} read, {self.events_loaded} loaded, "
             f"{self.duplicates_removed} duplicates removed, {self.bad_records} bad records",
+            f"parquet files written: {self.parquet_files_written}",
             f"time: {self.seconds:.1f} s",
         ]
         if self.files_ignored:
