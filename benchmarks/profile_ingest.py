@@ -50,7 +50,7 @@ def profile_ingest(source: Path, store_dir: Path) -> dict[str, Any]:
 
     stats: dict[str, float] = collections.defaultdict(float)
     _timed(stats, store._Prepared, "finish", "wait for gunzip")
-    for name in ("_read", "_take", "_commit_batch", "_dedupe", "_write_parts", "_write_lines"):
+    for name in ("_read", "_take", "_commit", "_dedupe", "_write_parts", "_write_lines"):
         _timed(stats, store, name)
     shutil.rmtree(store_dir, ignore_errors=True)
     began, cpu = time.perf_counter(), _cpu()

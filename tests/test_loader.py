@@ -215,3 +215,13 @@ def test_missing_source_is_a_clear_error(tmp_path):
         loader.discover(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="glob matched nothing"):
         loader.discover(str(tmp_path / "*.json.gz"))
+
+
+def test_discover_does_not_follow_symlinked_folders(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.json").write_text('{"Records": []}')
+    (source / "loop").symlink_to(source, target_is_directory=True)
+    (source / "again").symlink_to(source, target_is_directory=True)
+    found = loader.discover(source)
+    assert [p.name for p in found.files] == ["a.json"]

@@ -350,7 +350,7 @@ def test_an_interrupted_ingest_leaves_nothing_readers_see(tmp_path, monkeypatch)
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_commit_batch", crash)  # after the Parquet files are written
+    monkeypatch.setattr(store, "_commit", crash)  # after the Parquet files are written
     with pytest.raises(KeyboardInterrupt):
         ingest(FORMATS / "s3", tmp_path)
     orphans = list((tmp_path / "store" / store.DATA_DIR).rglob("*.parquet"))
@@ -420,3 +420,83 @@ def test_python_read_files_cut_into_many_lines_keep_source_order(tmp_path, monke
     assert agents == [("first copy",)]
     ndjson = ingest(FORMATS / "ndjson", tmp_path / "nd")
     assert (ndjson.events_loaded, ndjson.bad_records) == (103, 0)
+
+
+def test_a_big_python_read_file_is_typed_in_several_scans(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "TEMP_LINE_BYTES", 4096)
+    monkeypatch.setattr(store, "SCAN_BYTES", 64 * 1024)
+    scans = []
+    scan = store._scan
+    monkeypatch.setattr(store, "_scan", lambda con, files, *a: (scans.append(files), scan(con, files, *a)))
+    template = records_of(next((FORMATS / "org").rglob("*.json.gz")))[0]
+    events = [dict(template, eventID=f"big-{n}") for n in range(600)]
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "pretty.json").write_text(json.dumps({"Records": events}, indent=2))
+    report = ingest(source, tmp_path)
+    assert (report.events_loaded, report.bad_files) == (600, [])
+    assert len(scans) > 1 and count(tmp_path) == 600
+
+
+def test_impossible_event_times_are_bad_records_on_both_paths(tmp_path):
+    template = records_of(next((FORMATS / "org").rglob("*.json.gz")))[0]
+    times = ["2024-02-30T00:00:00Z", "2024-01-01T24:61:99Z", "abcd-ef-ghTij:kl:mnZ", "../a-..-..T00:00:00Z"]
+    events = [dict(template, eventID=f"t{n}", eventTime=t) for n, t in enumerate(times)] + [template]
+    for name, text in (("compact", _compact(events)), ("pretty", json.dumps({"Records": events}, indent=1).encode())):
+        source = tmp_path / name / "src"
+        source.mkdir(parents=True)
+        (source / "times.json").write_bytes(text)
+        report = ingest(source, tmp_path / name)
+        assert (report.events_loaded, report.bad_records) == (1, 4), name
+        parts = store.data_files(tmp_path / name / "store")
+        assert all(p.resolve().is_relative_to((tmp_path / name / "store" / store.DATA_DIR).resolve()) for p in parts)
+
+
+def test_dedupe_does_not_depend_on_batch_boundaries(tmp_path):
+    """One event without recipientAccountId, delivered under two accounts' paths, lands in two
+    partitions; it is kept in both whether the files share a batch or not."""
+    template = records_of(next((FORMATS / "org").rglob("*.json.gz")))[0]
+    event = {k: v for k, v in template.items() if k != "recipientAccountId"}
+    event["userIdentity"] = {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    results = []
+    for batch_files in (2048, 1):
+        source = tmp_path / f"b{batch_files}" / "src"
+        for account in ("111111111111", "222222222222"):
+            folder = source / "AWSLogs" / account / "CloudTrail" / "us-east-1" / "2024" / "08" / "02"
+            folder.mkdir(parents=True)
+            (folder / f"{account}_CloudTrail_us-east-1_x.json.gz").write_bytes(gzip.compress(_compact([event])))
+        report = ingest(source, tmp_path / f"b{batch_files}", batch_files=batch_files)
+        results.append((report.events_loaded, report.duplicates_removed))
+    assert results == [(2, 0), (2, 0)]
+
+
+def test_one_ingest_at_a_time_per_store(tmp_path):
+    (tmp_path / "store").mkdir()
+    with store._ingest_lock(tmp_path / "store"):
+        with pytest.raises(RuntimeError, match="another ingest"):
+            ingest(FORMATS / "org", tmp_path)
+    assert ingest(FORMATS / "org", tmp_path).events_loaded == 3
+
+
+def test_a_reader_can_open_the_store_while_an_ingest_runs(tmp_path, monkeypatch):
+    import threading
+
+    ingest(FORMATS / "org", tmp_path)
+    writing, release = threading.Event(), threading.Event()
+    write_parts = store._write_parts
+
+    def slow_write(*args):
+        writing.set()
+        release.wait(30)
+        return write_parts(*args)
+
+    monkeypatch.setattr(store, "_write_parts", slow_write)
+    worker = threading.Thread(target=ingest, args=(FORMATS / "s3", tmp_path))
+    worker.start()
+    try:
+        assert writing.wait(30)
+        assert count(tmp_path) == 3  # the committed snapshot, while the ingest is mid-batch
+    finally:
+        release.set()
+        worker.join(60)
+    assert count(tmp_path) == 3 + 46

@@ -150,7 +150,7 @@ def discover(source: Source) -> Discovered:
                 root = path.resolve()
                 # os.walk (scandir) and one resolve per root: per-file resolve() cost more than
                 # reading a small CloudTrail file. Hidden folders and files are skipped.
-                for folder, dirs, names in os.walk(root, followlinks=True):
+                for folder, dirs, names in os.walk(root):  # symlinked folders are not followed
                     dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                     for name in names:
                         if name.startswith("."):
@@ -404,6 +404,10 @@ def normalise_event_time(value: object) -> str:
         raise BadRecord(f"eventTime is a {type(value).__name__}, not an ISO-8601 string")
     text = value.strip()
     if _CANONICAL_TIME.fullmatch(text):
+        try:
+            datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")  # the right shape can still be 30 February
+        except ValueError as exc:
+            raise BadRecord(f"eventTime {value!r}: {exc}") from exc
         return text
     match = _ISO_TIME.fullmatch(text)
     if not match:

@@ -13,24 +13,30 @@ ingest reads only new or changed files (by size and mtime), and bad files stay o
 
 Reading, measured in benchmarks/ (DuckDB's per-file overhead on small .json.gz files cost more
 than the parse itself): Python threads gunzip a batch of files and append each compact
-``{"Records": [...]}`` document as one line, tagged with its source path, to a temporary
-newline-delimited file; DuckDB's ``read_json`` types the whole batch in one scan (explicit schema,
-case-insensitive keys); pyarrow writes one Parquet file per partition. Files of any other shape
-are read by ``loader.read_file`` and their canonical records join the same temporary file, so one
-code path types every row. A batch DuckDB cannot read is bisected down to the files at fault,
-which are retried through the Python reader and, failing that, reported as bad.
+``{"Records": [...]}`` document as one line, tagged with its place in the batch, to temporary
+newline-delimited files; DuckDB's ``read_json`` types the batch in one scan (explicit schema,
+case-insensitive keys) on a private in-memory connection; pyarrow writes one Parquet file per
+partition. Files of any other shape are read by ``loader.read_file`` and their canonical records
+join the same temporary files (in lines of about one real CloudTrail file), so one code path types
+every row. A scan DuckDB cannot finish (bad values, or out of memory) is bisected down to the files
+at fault, which are retried through the Python reader and, failing that, reported as bad.
 
 Dedupe: overlapping trails deliver the same event twice. Rows are deduplicated on
-``(eventid, eventtime, eventname)`` (NULL-safe), within a batch and against the stored files of
-the same partitions (a repeated event has the same account, region and day). CloudTrail's eventID
-is unique on its own, but some public test data reuses eventID "1" for different events; adding
-time and name keeps those apart while real duplicates still collapse.
+``(eventid, eventtime, eventname)`` (NULL-safe) within a partition (a repeated event has the same
+account, region and day), inside a batch and against the stored files; the first copy in source
+order stays. CloudTrail's eventID is unique on its own, but some public test data reuses eventID
+"1" for different events; adding time and name keeps those apart while real duplicates collapse.
 
-Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source.
+Concurrency: one ingest per store (a lock file); the bookkeeping database is opened only to read
+the state and to commit, so readers can open the store while an ingest runs.
+
+Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source
+(a file the Python reader must read whole is the exception: it is held in memory once).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -40,6 +46,7 @@ import uuid
 import zlib
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,8 +76,14 @@ PARTS_TABLE = "parts"
 MAX_OBJECT_SIZE = 32 << 20
 MAX_BIG_OBJECT_SIZE = 1 << 30
 RAW_MAX_OBJECT_SIZE = 256 << 20  # raw_view_sql: ad-hoc queries over any file
-TEMP_LINE_BYTES = 16 << 20
+TEMP_LINE_BYTES = 1 << 20  # about the size of a real CloudTrail file: DuckDB types it cheaply
 INGEST_MEMORY_LIMIT = 512 << 20  # DuckDB's cap while ingesting
+# One DuckDB scan reads at most this many bytes of line files: its memory grows with the bytes it
+# is given, so a big file read by the Python reader is typed in several scans.
+SCAN_BYTES = 48 << 20
+LOCK_NAME = ".ingest.lock"
+BOOK_WAIT_S = 30.0
+COMMIT_EVERY_S = 2.0  # batches finished within this time share one commit
 READ_THREADS = max(1, min(4, os.cpu_count() or 1))  # gunzip threads (zlib releases the GIL)
 PARQUET_COMPRESSION = "snappy"  # zstd: 40% smaller files, ~5% slower ingest (benchmarks/README.md)
 ROW_GROUP_ROWS = 128 * 1024
@@ -176,19 +189,26 @@ def store_bytes(store_dir: str | Path) -> int:
 
 
 def _open_book(store_dir: str | Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the bookkeeping database. An ingest holds it only while it reads its state and while
+    it commits a batch (milliseconds), so a lock conflict is retried for BOOK_WAIT_S."""
     path = db_path(store_dir)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no trailbook store at {path}; run `trailbook ingest` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise RuntimeError(
-                f"store {path} is in use by another process (an ingest locks it while it commits): "
-                f"{exc}") from exc
-        raise
+    deadline = time.monotonic() + BOOK_WAIT_S
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            # Another process's lock, or (same process) a connection opened the other way.
+            if "lock" not in str(exc).lower() and "different configuration" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"store {path} stayed locked by another process for "
+                                   f"{BOOK_WAIT_S:.0f} s: {exc}") from exc
+            time.sleep(0.05)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(_FILES_DDL)
@@ -196,16 +216,44 @@ def _open_book(store_dir: str | Path, read_only: bool) -> duckdb.DuckDBPyConnect
     return con
 
 
+@contextmanager
+def _book(store_dir: Path):
+    con = _open_book(store_dir, read_only=False)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _ingest_lock(store_dir: Path):
+    """One ingest per store at a time (two would delete each other's uncommitted files)."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(store_dir / LOCK_NAME, "a+")  # noqa: SIM115 - held for the whole ingest
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RuntimeError(f"another ingest into {store_dir} is running; try again when it ends") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
 def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection (UTC) with view ``cloudtrail`` and table ``ingested_files``.
 
     Read-only connections take a snapshot: the list of committed Parquet files and the file
     bookkeeping are copied, and the store is released at once, so any number of readers and one
-    ingest can run side by side. ``read_only=False`` opens the bookkeeping database itself (ingest).
+    ingest can run side by side (an ingest locks the bookkeeping only to commit a batch).
+    ``read_only=False`` opens the bookkeeping database itself.
     """
     if not read_only:
         return _open_book(store_dir, read_only=False)
-    book = _open_book(store_dir, read_only=True)
+    book = _open_book(store_dir, read_only=True)  # released before this returns
     root = str(Path(store_dir).resolve())
     try:
         parts = book.sql(f"SELECT {_sql_literal(root + '/')} || path AS path, account, region, day, rows, "
@@ -312,9 +360,11 @@ def raw_view_sql(source_glob: str | Path | list) -> str:
 
 # Why a row cannot be stored as it is (NULL: it can). 'time' is a non-canonical eventTime,
 # which Python canonicalises (loader.normalise_event_time) or reports.
+# (20 characters that parse with this format are exactly the canonical form, a real date and time.)
 _PROBLEM = ("CASE WHEN eventname IS NULL OR eventname = '' THEN 'no eventName' "
             "WHEN eventtime IS NULL THEN 'no eventTime' "
-            "WHEN NOT (eventtime LIKE '____-__-__T__:__:__Z') THEN 'time' END")
+            "WHEN length(eventtime) <> 20 OR try_strptime(eventtime, '%Y-%m-%dT%H:%M:%SZ') IS NULL "
+            "THEN 'time' END")
 
 
 def _batch_sql(work_files: list[str], max_object_size: int) -> str:
@@ -371,15 +421,26 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
     found = loader.discover(source)
     report = IngestReport(store=str(store_dir), files_seen=len(found.files),
                           files_ignored=len(found.ignored))
-    con = connect(store_dir, read_only=False)
+    with _ingest_lock(store_dir):
+        _ingest_locked(found, store_dir, report, progress, batch_files, batch_bytes)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_locked(found: loader.Discovered, store_dir: Path, report: IngestReport, progress: bool,
+                   batch_files: int, batch_bytes: int) -> None:
+    with _book(store_dir) as book:
+        stored = _Parts(book, store_dir)
+        known = {row[0]: row[1:] for row in book.execute(
+            f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()}
+    stored.remove_uncommitted()
+    # The scans and the dedupe run on a private in-memory DuckDB: the store stays readable.
+    con = duckdb.connect()
     work = store_dir / WORK_DIR
     try:
+        con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
         con.execute("SET preserve_insertion_order = false")
-        stored = _Parts(con, store_dir)
-        stored.remove_uncommitted()
-        known = {row[0]: row[1:] for row in con.execute(
-            f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()}
         todo: list[_Pending] = []
         for path in found.files:
             stat = path.stat()
@@ -408,25 +469,29 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
             # batch k's Parquet files are written (writer thread) while batch k+1 is typed.
             upcoming = _prepare(_readable(batches[0]), works[0]) if batches else None
             pending = None
+            finished: list[_Finished] = []
+            last_commit = time.monotonic()
             for number, batch in enumerate(batches):
                 prepared = upcoming
                 if number + 1 < len(batches):
                     prepared.finish()  # this batch's lines are complete before the next starts
                     upcoming = _prepare(_readable(batches[number + 1]), works[number + 1])
                 output = _read_batch(con, batch, works[number], prepared)
-                if pending:  # committed before this batch is deduplicated against the store
-                    _commit_batch(con, *pending, stored, report)
+                if pending:  # its files are written before this batch is deduplicated against them
+                    finished.append(_finish(*pending, stored))
                     bar.update(len(pending[0]))
+                    if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                        _commit(store_dir, finished, report)
+                        last_commit = time.monotonic()
                 _dedupe(con, output, stored)
                 pending = (batch, output, writer.submit(_write_parts, output, store_dir, works[number].batch_id))
             if pending:
-                _commit_batch(con, *pending, stored, report)
+                finished.append(_finish(*pending, stored))
                 bar.update(len(pending[0]))
+            _commit(store_dir, finished, report)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _batches(todo: list[_Pending], max_files: int, max_bytes: int):
@@ -453,9 +518,11 @@ class _Work:
     batch_id: str
     runs: int = 0
 
-    def next_file(self, worker: int) -> Path:
+    def file_namer(self, worker: int):
+        """Names for one worker's line files (a worker starts a new file every SCAN_BYTES)."""
         self.runs += 1
-        return self.folder / f"{self.batch_id}-{self.runs}-{worker}.ndjson"
+        prefix = f"{self.batch_id}-{self.runs}-{worker}"
+        return lambda number: self.folder / f"{prefix}-{number}.ndjson"
 
 
 class _Parts:
@@ -512,7 +579,9 @@ class _ReadFailed(Exception):
     pass
 
 
-_NOT_ABOUT_THE_FILES = (duckdb.InterruptException, duckdb.FatalException, duckdb.OutOfMemoryException)
+# Never a file's fault. Running out of memory is treated as the files' (a file too big to type
+# within the limit is reported bad; a batch that ran out is bisected).
+_NOT_ABOUT_THE_FILES = (duckdb.InterruptException, duckdb.FatalException)
 
 
 def _read_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], work: _Work,
@@ -524,40 +593,61 @@ def _read_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], work: _Wo
     return output
 
 
-def _commit_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], output: _Output,
-                  writing: Future, stored: _Parts, report: IngestReport) -> None:
-    """Record the batch's Parquet files and its source files in one transaction."""
+@dataclass
+class _Finished:
+    """A batch whose Parquet files are written, waiting for its commit."""
+
+    batch: list[_Pending]
+    rows: int
+    duplicates: int
+    written: list[dict]
+
+
+def _finish(batch: list[_Pending], output: _Output, writing: Future, stored: _Parts) -> _Finished:
+    """Wait for the batch's files; later batches of this ingest dedupe against them too."""
     written = writing.result()
     output.groups.clear()
-    duplicates = output.duplicates
-
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if written:
-            con.execute(
-                f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
-                "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
-                {name: [part[name] for part in written]
-                 for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
-        # One statement for the whole batch (executemany runs one statement per row).
-        con.execute(
-            f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
-            "unnest($mtime_ns), unnest($events), unnest($status), unnest($reason), now()",
-            {"path": [i.path for i in batch], "size": [i.size for i in batch],
-             "mtime_ns": [i.mtime_ns for i in batch], "events": [i.events for i in batch],
-             "status": [i.status for i in batch], "reason": [_file_reason(i) for i in batch]})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     for part in written:
         stored.by_key.setdefault((part["account"], part["region"], part["day"]), []).append(part["path"])
+    return _Finished(batch, sum(output.rows.values()), output.duplicates, written)
 
-    valid = sum(output.rows.values())
-    report.events_read += valid
-    report.events_loaded += valid - duplicates
-    report.duplicates_removed += duplicates
-    report.parquet_files_written += len(written)
+
+def _commit(store_dir: Path, finished: list[_Finished], report: IngestReport) -> None:
+    """Record finished batches' Parquet files and source files in one transaction, then count
+    them in the report. Commits are grouped (one per COMMIT_EVERY_S) because each opens the
+    bookkeeping database, which readers share."""
+    if not finished:
+        return
+    written = [part for done in finished for part in done.written]
+    batch = [item for done in finished for item in done.batch]
+    missing = [part["file"] for part in written if not os.path.exists(part["file"])]
+    if missing:  # never commit a file readers cannot open
+        raise RuntimeError(f"Parquet files vanished before their commit: {missing[:3]}")
+    with _book(store_dir) as book:
+        book.execute("BEGIN TRANSACTION")
+        try:
+            if written:
+                book.execute(
+                    f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
+                    "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
+                    {name: [part[name] for part in written]
+                     for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
+            # One statement for every file (executemany runs one statement per row).
+            book.execute(
+                f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
+                "unnest($mtime_ns), unnest($events), unnest($status), unnest($reason), now()",
+                {"path": [i.path for i in batch], "size": [i.size for i in batch],
+                 "mtime_ns": [i.mtime_ns for i in batch], "events": [i.events for i in batch],
+                 "status": [i.status for i in batch], "reason": [_file_reason(i) for i in batch]})
+            book.execute("COMMIT")
+        except BaseException:
+            book.execute("ROLLBACK")
+            raise
+    for done in finished:
+        report.events_read += done.rows
+        report.events_loaded += done.rows - done.duplicates
+        report.duplicates_removed += done.duplicates
+        report.parquet_files_written += len(done.written)
     for item in batch:
         report.bad_records += item.bad_records
         if item.bad_records and item.status != "bad":
@@ -566,6 +656,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], output:
             report.bad_files.append((item.path, item.reason or ""))
         elif item.status == "digest":
             report.digest_files += 1
+    finished.clear()
 
 
 def _readable(batch: list[_Pending]) -> list[_Pending]:
@@ -623,35 +714,64 @@ def _reset(item: _Pending) -> None:
 class _Prepared:
     """Temporary line files being written for a set of items (threads of the read pool)."""
 
-    targets: list[Path]
     writing: list[Future]
 
-    def finish(self) -> tuple[list[Path], int]:
-        longest = max((future.result() for future in self.writing), default=0)
-        return [t for t in self.targets if t.exists() and t.stat().st_size], longest
+    def finish(self) -> list[tuple[Path, int]]:
+        """Every non-empty line file with its longest line."""
+        return [(path, longest) for future in self.writing for path, longest in future.result()
+                if path.stat().st_size]
 
 
 def _prepare(items: list[_Pending], work: _Work) -> _Prepared:
     """Start gunzipping and tagging items into temporary lines, one file per read thread."""
     chunks = [chunk for chunk in _split([(item.order, item) for item in items], READ_THREADS) if chunk]
-    targets = [work.next_file(n) for n in range(len(chunks))]
-    return _Prepared(targets, [work.pool.submit(_write_lines, c, t) for c, t in zip(chunks, targets)])
+    return _Prepared([work.pool.submit(_write_lines, chunk, work.file_namer(n))
+                      for n, chunk in enumerate(chunks)])
+
+
+def _scans(files: list[tuple[Path, int]]) -> list[list[tuple[Path, int]]]:
+    """Consecutive groups of line files of at most SCAN_BYTES each (a bigger file goes alone)."""
+    groups: list[list[tuple[Path, int]]] = []
+    size = 0
+    for entry in files:
+        length = entry[0].stat().st_size
+        if not groups or size + length > SCAN_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(entry)
+        size += length
+    return groups
 
 
 def _read(con: duckdb.DuckDBPyConnection, items: list[_Pending], work: _Work,
           prepared: _Prepared | None = None) -> _Output:
-    """Type the items' temporary lines in one DuckDB scan; file the rows by partition."""
-    targets, longest = (prepared or _prepare(items, work)).finish()
-    if not targets:
-        return _Output()
-    room = max(MAX_OBJECT_SIZE, longest + (1 << 20))
+    """Type the items' temporary lines in DuckDB scans; file the rows by partition."""
+    files = (prepared or _prepare(items, work)).finish()
+    output = _Output()
+    by_order = {item.order: item for item in items}
+    try:
+        for scan in _scans(files):
+            _scan(con, scan, output, by_order)
+    except _ReadFailed:
+        for item in items:  # their bad records will be counted again by the next read
+            if not item.python_reader:
+                item.bad_records, item.bad_reasons = 0, []
+        raise
+    finally:
+        for path, _ in files:
+            path.unlink(missing_ok=True)
+    return output
+
+
+def _scan(con: duckdb.DuckDBPyConnection, files: list[tuple[Path, int]], output: _Output,
+          items: dict[int, _Pending]) -> None:
+    room = max(MAX_OBJECT_SIZE, max(longest for _, longest in files) + (1 << 20))
     if room > MAX_OBJECT_SIZE:  # DuckDB buffers the whole line per reading thread
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT + 6 * room}B'")
-    output = _Output()
     try:
-        reader = con.sql(_batch_sql([str(t) for t in targets], room)).to_arrow_reader(ARROW_BATCH_ROWS)
+        reader = con.sql(_batch_sql([str(p) for p, _ in files], room)).to_arrow_reader(ARROW_BATCH_ROWS)
         for record_batch in reader:
-            _take(record_batch, output, {item.order: item for item in items})
+            _take(record_batch, output, items)
     except _NOT_ABOUT_THE_FILES:
         raise
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # DuckDB's errors reach Arrow as OSError
@@ -659,9 +779,6 @@ def _read(con: duckdb.DuckDBPyConnection, items: list[_Pending], work: _Work,
     finally:
         if room > MAX_OBJECT_SIZE:
             con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}B'")
-        for target in targets:
-            target.unlink(missing_ok=True)
-    return output
 
 
 def _duckdb_reason(message: str) -> str:
@@ -680,15 +797,27 @@ def _split(items: list[tuple[int, _Pending]], parts: int) -> list[list[tuple[int
     return chunks
 
 
-def _write_lines(items: list[tuple[int, _Pending]], target: Path) -> int:
-    """Write each file as tagged Records lines; return the longest line (thread worker)."""
-    longest = 0
-    with open(target, "wb") as out:
+def _write_lines(items: list[tuple[int, _Pending]], name) -> list[tuple[Path, int]]:
+    """Write each file as tagged Records lines (thread worker): line files of about SCAN_BYTES,
+    each with its longest line."""
+    files: list[tuple[Path, int]] = []
+    out = None
+    try:
         for index, item in items:
             for line in _lines(item, index):
+                length = sum(len(piece) for piece in line)
+                if out is None or (out.tell() and out.tell() + length > SCAN_BYTES):
+                    if out is not None:
+                        out.close()
+                    path = name(len(files))
+                    out = open(path, "wb")  # noqa: SIM115 - closed above or below
+                    files.append((path, 0))
                 out.writelines(line)
-                longest = max(longest, sum(len(piece) for piece in line))
-    return longest
+                files[-1] = (files[-1][0], max(files[-1][1], length))
+    finally:
+        if out is not None:
+            out.close()
+    return files
 
 
 def _lines(item: _Pending, index: int):
@@ -835,8 +964,9 @@ def _write_parts(output: _Output, store_dir: Path, batch_id: str) -> list[dict]:
     for number, (key, slices) in enumerate(sorted(output.groups.items())):
         account, region, day = key
         table = pa.Table.from_batches(slices).select(_STORED)
-        relative = Path(DATA_DIR, _folder_name(account), _folder_name(region),
-                        *(day.split("/") if day else ["unknown"]), f"{batch_id}-{number}.parquet")
+        days = day.split("/") if re.fullmatch(r"\d{4}/\d{2}/\d{2}", day) else ["unknown"]
+        relative = Path(DATA_DIR, _folder_name(account), _folder_name(region), *days,
+                        f"{batch_id}-{number}.parquet")
         target = store_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, target, compression=PARQUET_COMPRESSION, row_group_size=ROW_GROUP_ROWS,
@@ -862,7 +992,8 @@ def _dedupe(con: duckdb.DuckDBPyConnection, output: _Output, stored: _Parts) -> 
     slices = [piece for pieces in output.groups.values() for piece in pieces]
     if not slices:
         return
-    keys = pa.Table.from_batches(slices).select(["_file", "_n", "eventid", "eventtime", "eventname"])
+    keys = pa.Table.from_batches(slices).select(["_file", "_n", "eventid", "eventtime", "eventname",
+                                                 *schema.PARTITION_NAMES])
     match = ("o.eventid IS NOT DISTINCT FROM n.eventid AND o.eventtime = n.eventtime "
              "AND o.eventname = n.eventname")
     queries = []
@@ -870,8 +1001,10 @@ def _dedupe(con: duckdb.DuckDBPyConnection, output: _Output, stored: _Parts) -> 
         queries.append(f"SELECT _file, _n FROM _batch_keys n SEMI JOIN "
                        f"(SELECT eventid, eventtime, eventname FROM read_parquet({_list_literal(old)})) o ON {match}")
     if repeats:
-        queries.append("SELECT _file, _n FROM _batch_keys QUALIFY row_number() OVER "
-                       "(PARTITION BY eventid, eventtime, eventname ORDER BY _file, _n) > 1")
+        # Per partition, as against the store: the outcome must not depend on batch boundaries.
+        queries.append("SELECT _file, _n FROM _batch_keys QUALIFY row_number() OVER (PARTITION BY "
+                       "eventid, eventtime, eventname, account_partition, region_partition, date_partition "
+                       "ORDER BY _file, _n) > 1")
     con.register("_batch_keys", keys)
     try:
         drop = con.sql(" UNION ".join(queries)).to_arrow_table()
