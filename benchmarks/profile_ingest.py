@@ -70,13 +70,14 @@ def pieces(source: Path, scratch: Path) -> dict[str, Any]:
     items = list(enumerate(store._Pending(str(p), 0, 0, store._json_size(p)) for p in files))
     scratch.mkdir(parents=True, exist_ok=True)
     chunks = store._split(items, 2)
-    targets = [scratch / f"lines-{n}.ndjson" for n in range(2)]
+    namers = [lambda number, n=n: scratch / f"lines-{n}-{number}.ndjson" for n in range(2)]
     out: dict[str, Any] = {}
     began, cpu = time.perf_counter(), _cpu()
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(store._write_lines, chunks, targets))
+        written = [entry for files in pool.map(store._write_lines, chunks, namers) for entry in files]
     out["gunzip_and_tag_2_threads"] = {"wall_s": round(time.perf_counter() - began, 2),
                                        "cpu_s": round(_cpu() - cpu, 2)}
+    targets = [path for path, _ in written]
     sql = store._batch_sql([str(t) for t in targets], store.MAX_OBJECT_SIZE)
     for label, run in (("duckdb_scan_count_only", lambda con: con.execute(f"SELECT count(*) FROM ({sql})").fetchall()),
                        ("duckdb_scan_to_arrow", lambda con: [b for b in con.sql(sql).to_arrow_reader(65536)][:0])):
