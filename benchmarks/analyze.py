@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import operator
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 GB_MB = 1024.0
 TRAILBOOK = ("ingest", "query_store", "findings")

@@ -20,9 +20,10 @@ import hashlib
 import shutil
 import time
 import zlib
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from datasets import Dataset
 from measure import emit

@@ -17,7 +17,6 @@ import os
 import random
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 
@@ -22,12 +22,12 @@ def write_records(records: Iterable[dict], folder: Path, name: str = "events.jso
 
 def local_session(records: Iterable[dict], tmp: Path, *, start, end, catalog=None):
     """A session on the local engine over exactly these records."""
-    from trailbook.session import Session
     from trailbook.engines.local import LocalEngine
+    from trailbook.session import Session
+    from trailbook.sources import prepare
 
-    source = write_records(records, tmp / "src")
-    engine = LocalEngine(store=tmp / "store", source=source)
-    return Session(engine, start=start, end=end, catalog=catalog)
+    prepared = prepare(write_records(records, tmp / "src"), tmp / "store")
+    return Session(LocalEngine(store=prepared.store), start=start, end=end, catalog=catalog, prepared=prepared)
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 
 import pytest
 
 from trailbook import catalog as C
 from trailbook import params as P
+from trailbook.engines.sql import partition_time_filter
 
 GOOD_HEADER = """\
 -- name: {name}
@@ -146,7 +146,7 @@ class _Fragments:
     name = "test"
 
     def fragments(self, start, end):
-        return {"source": "cloudtrail", "time_filter": C.partition_time_filter(start, end)}
+        return {"source": "cloudtrail", "time_filter": partition_time_filter(start, end)}
 
 
 def test_render_types_values_and_rejects_unknown_names(tmp_path):
@@ -163,14 +163,6 @@ def test_render_types_values_and_rejects_unknown_names(tmp_path):
         query.render(_Fragments(), start="2026-10-29", end="2026-10-22")
     with pytest.raises(P.ParameterError, match="required"):
         query.render(_Fragments(), end="2026-10-22")
-
-
-def test_window_days_exclusive_end():
-    utc = dt.timezone.utc
-    assert C.window_days(dt.datetime(2026, 10, 22, tzinfo=utc), dt.datetime(2026, 10, 29, tzinfo=utc)) == (
-        "2026/10/22", "2026/10/28")
-    assert C.window_days(dt.datetime(2026, 10, 22, tzinfo=utc), dt.datetime(2026, 10, 22, 1, tzinfo=utc)) == (
-        "2026/10/22", "2026/10/22")
 
 
 def test_help_lists_parameters(catalog):

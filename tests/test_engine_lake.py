@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import boto3
 import duckdb
@@ -34,8 +35,15 @@ from trailbook import schema
 from trailbook.catalog import FINDING_COLUMNS, MAX_EVENT_IDS, load_catalog
 from trailbook.engines import config as C
 from trailbook.engines.base import BudgetExceeded, EngineError
-from trailbook.engines.lake import (MAX_STATEMENT_CHARS, NATIVE_AS_TEXT, NATIVE_COLUMNS, LakeEngine,
-                                    event_data_store_id, parse_text_array, rows_to_frame)
+from trailbook.engines.lake import (
+    MAX_STATEMENT_CHARS,
+    NATIVE_AS_TEXT,
+    NATIVE_COLUMNS,
+    LakeEngine,
+    event_data_store_id,
+    parse_text_array,
+    rows_to_frame,
+)
 from trailbook.session import Session
 
 QUERY_FIXTURES = Path(__file__).parent / "fixtures" / "queries"
@@ -474,10 +482,10 @@ def test_missing_event_data_store_is_a_clear_error(aws_env, monkeypatch):
         LakeEngine(client=lake_client())
 
 
-def test_make_engine_builds_lake_from_options(aws_env):
-    from trailbook.session import make_engine
+def test_the_registry_builds_lake_from_options(aws_env):
+    from trailbook import engines
 
-    engine = make_engine("lake", accounts=["111122223333"], regions=["us-east-1"], event_data_store=EDS_ARN,
+    engine = engines.create("lake", accounts=["111122223333"], regions=["us-east-1"], event_data_store=EDS_ARN,
                          region="us-east-1")
     assert engine.describe() == {"engine": "lake", "event_data_store": EDS_ID, "region": "us-east-1",
                                  "accounts": ["111122223333"], "regions": ["us-east-1"]}

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from trailbook import store
-from trailbook.catalog import partition_time_filter
 from trailbook.engines.local import LocalEngine
+from trailbook.engines.sql import partition_time_filter
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 

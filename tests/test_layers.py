@@ -1,6 +1,8 @@
 """Data flows one way: a module may import only modules of its own layer or a lower one.
 
-files → loader → store → engines ← catalog → session → analyses → plots → notebook → reports → cli
+The table below is the intended architecture (the README's layout section explains it). Every
+import of a trailbook module is checked, relative or absolute, at module level or inside a
+function, so a lazy import cannot hide an upward arrow either.
 """
 
 from __future__ import annotations
@@ -12,44 +14,88 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "trailbook"
 
-# Lower number = lower layer. Every module of the package must be listed.
+# Lower number = lower layer. Every top-level module or package of trailbook is listed.
 LAYERS = {
-    "schema": 0, "params": 0,
+    # foundations: no trailbook imports but each other
+    "errors": 0, "paths": 0, "contract": 0, "schema": 0, "params": 0,
+    # readers of files and AWS, and the demo generator
     "loader": 1, "geoip": 1, "redact": 1, "demo": 1, "iam": 1, "policy": 1,
-    "store": 2, "translate": 2, "catalog": 2, "ddl": 2,
+    # the local store, SQL translation, Athena DDL
+    "store": 2, "translate": 2, "ddl": 2,
+    # where SQL runs
     "engines": 3,
-    "findings": 4, "session": 4,
-    "analyses": 5,
-    "plots": 6,
-    "notebook": 7, "html_render": 7,
-    "reports": 8, "lab": 8,
-    "cli": 9,
+    # the catalog (knows the engines' names), sources resolved into stores, the findings shape
+    "catalog": 4, "sources": 4, "findings": 4,
+    "session": 5,
+    "analyses": 6,
+    "plots": 7,
+    "notebook": 8, "html_render": 8,
+    "reports": 9, "lab": 9,
+    "cli": 10,
 }
 
 
-def _imports():
-    """(importing module's top-level part, imported top-level part) for every relative import."""
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE).with_suffix("").parts
-        if parts == ("__init__",):
-            continue  # the package root only re-exports lazily
-        package = list(parts[:-1]) if parts[-1] != "__init__" else list(parts[:-1])
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level:
+def _module_of(path: Path) -> tuple[str, ...]:
+    return path.relative_to(PACKAGE).with_suffix("").parts
+
+
+def imports_of(path: Path, source: str | None = None):
+    """The top-level trailbook module of every import in one file (relative and absolute)."""
+    parts = _module_of(path)
+    package = list(parts[:-1])
+    tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names = alias.name.split(".")
+                if names[0] == "trailbook" and len(names) > 1:
+                    yield names[1]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
                 base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
                 target = base + (node.module.split(".") if node.module else [])
-                names = [target] if node.module else [target + [alias.name] for alias in node.names]
-                for name in names:
-                    if name and name[0] != "__version__":
-                        yield parts[0], name[0]
+            elif node.module and node.module.split(".")[0] == "trailbook":
+                target = node.module.split(".")[1:]
+            else:
+                continue
+            candidates = [target] if target else [[alias.name] for alias in node.names]
+            for name in candidates:
+                if name and name[0] != "__version__":
+                    yield name[0]
+
+
+def _imports():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = _module_of(path)
+        if parts == ("__init__",):
+            continue  # the package root only re-exports lazily
+        for imported in imports_of(path):
+            yield parts[0].removesuffix(".py"), imported
 
 
 def test_every_module_has_a_layer():
     modules = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.iterdir()
                if (p.suffix == ".py" and p.name != "__init__.py") or (p.is_dir() and (p / "__init__.py").exists())}
     assert modules - set(LAYERS) == set(), "add new modules to LAYERS"
+    assert set(LAYERS) - modules == set(), "remove modules that no longer exist from LAYERS"
 
 
 @pytest.mark.parametrize("importer,imported", sorted(set(_imports())))
 def test_lower_layers_never_import_higher_ones(importer, imported):
-    assert LAYERS[imported] <= LAYERS[importer], f"{importer} (layer {LAYERS[importer]}) imports {imported} (layer {LAYERS[imported]})"
+    assert imported in LAYERS, f"{importer} imports {imported}, which has no layer"
+    assert LAYERS[imported] <= LAYERS[importer], (
+        f"{importer} (layer {LAYERS[importer]}) imports {imported} (layer {LAYERS[imported]})")
+
+
+@pytest.mark.parametrize("statement", [
+    "from ..reports import run_report",  # relative, two levels up
+    "from trailbook.cli import main",  # absolute, from-import
+    "import trailbook.reports.plan",  # absolute, plain import
+    "from trailbook import cli",  # absolute, the package itself
+])
+def test_a_planted_upward_import_is_caught(statement):
+    """The checker itself: an upward import planted in a low module must be seen, in every form."""
+    planted = PACKAGE / "store" / "__init__.py" if (PACKAGE / "store").is_dir() else PACKAGE / "store.py"
+    source = planted.read_text(encoding="utf-8") + f"\n\ndef _planted():\n    {statement}\n"
+    found = {imported for imported in imports_of(planted, source) if LAYERS.get(imported, -1) > LAYERS["store"]}
+    assert found, f"{statement!r} in store was not seen as an upward import"

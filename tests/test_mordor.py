@@ -15,6 +15,7 @@ from conftest import FIXTURES
 from trailbook.analyses import keys as K
 from trailbook.engines.local import LocalEngine
 from trailbook.session import Session
+from trailbook.sources import prepare
 
 MORDOR = FIXTURES / "mordor"
 STOLEN_KEY = "ASIA5FLZVX4OPVKKVBMX"
@@ -24,7 +25,8 @@ ADMIN_KEY = "ASIA5FLZVX4OI4ZDQJOL"
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, catalog):
     store = tmp_path_factory.mktemp("mordor") / "store"
-    engine = LocalEngine(store=store, source=MORDOR / "ec2_proxy_s3_exfiltration_2020-09-14011940.json")
+    prepare(MORDOR / "ec2_proxy_s3_exfiltration_2020-09-14011940.json", store)
+    engine = LocalEngine(store=store)
     return Session(engine, start="2020-09-14T00:00:00Z", end="2020-09-15T00:00:00Z", catalog=catalog)
 
 

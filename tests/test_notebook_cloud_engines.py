@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from trailbook.catalog import MAX_EVENT_IDS
+from trailbook.contract import EVIDENCE_MIME
 from trailbook.findings import FINDINGS_MIME
-from trailbook.notebook import EVIDENCE_MIME
 
 TESTS = Path(__file__).parent
 NOTEBOOKS = TESTS.parent / "notebooks"

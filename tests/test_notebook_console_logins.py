@@ -12,10 +12,11 @@ import papermill
 import pytest
 
 from trailbook.analyses.logins import DETECTIONS
+from trailbook.contract import EVIDENCE_MIME
 from trailbook.findings import SEVERITY_RANK
-from trailbook.notebook import EVIDENCE_MIME, NOTEBOOKS_DIR
+from trailbook.paths import notebooks_dir
 
-NOTEBOOK = NOTEBOOKS_DIR / "console_logins.ipynb"
+NOTEBOOK = notebooks_dir() / "console_logins.ipynb"
 FINDINGS_MIME = "application/vnd.trailbook.findings+json"
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import papermill
 import pytest
 
+from trailbook.contract import EVIDENCE_MIME
 from trailbook.findings import FINDINGS_MIME
-from trailbook.notebook import EVIDENCE_MIME, NOTEBOOKS_DIR
+from trailbook.paths import notebooks_dir
 
-NOTEBOOK = NOTEBOOKS_DIR / "credential_hygiene.ipynb"
+NOTEBOOK = notebooks_dir() / "credential_hygiene.ipynb"
 
 
 def _outputs(notebook: dict, mime: str) -> list:

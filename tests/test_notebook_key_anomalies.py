@@ -15,9 +15,9 @@ from pathlib import Path
 import papermill
 import pytest
 
-from trailbook.notebook import NOTEBOOKS_DIR
+from trailbook.paths import notebooks_dir
 
-NOTEBOOK = NOTEBOOKS_DIR / "key_anomalies.ipynb"
+NOTEBOOK = notebooks_dir() / "key_anomalies.ipynb"
 FINDINGS_MIME = "application/vnd.trailbook.findings+json"
 pytestmark = pytest.mark.slow
 

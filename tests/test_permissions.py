@@ -207,21 +207,19 @@ def test_open_snapshot_paths(snapshot, tmp_path):
         P.open_snapshot("  ")
 
 
-def test_auto_snapshot_is_the_demos_only_on_demo_data(snapshot, tmp_path):
-    """A report on real logs must never fall back to the demo's IAM data."""
+def test_auto_snapshot_is_the_sources_own_only(snapshot, tmp_path):
+    """A report on real logs must never fall back to another data set's (the demo's) IAM data."""
     import types
 
+    from trailbook.sources import Prepared
+
     with pytest.raises(P.PermissionsError, match="needs an IAM snapshot"):
-        P.open_snapshot("auto", source="/var/log/cloudtrail", session=None)
-    demo_root = tmp_path / "demo"
-    (demo_root / "store").mkdir(parents=True)
-    (demo_root / "demo_manifest.json").write_text("{}")
-    snapshot.path.rename(demo_root / "iam")
-    demo_session = types.SimpleNamespace(engine=types.SimpleNamespace(store=demo_root / "store"))
-    assert P.open_snapshot("auto", source="", session=demo_session).path == demo_root / "iam"
-    other_session = types.SimpleNamespace(engine=types.SimpleNamespace(store=tmp_path / "elsewhere" / "store"))
+        P.open_snapshot("auto", session=None)
+    with_own = types.SimpleNamespace(prepared=Prepared(tmp_path / "store", "x", None, snapshot.path))
+    assert P.open_snapshot("auto", session=with_own).path == snapshot.path
+    without = types.SimpleNamespace(prepared=Prepared(tmp_path / "store", "/var/log/cloudtrail", None, None))
     with pytest.raises(P.PermissionsError, match="needs an IAM snapshot"):
-        P.open_snapshot("auto", source="", session=other_session)
+        P.open_snapshot("auto", session=without)
 
 
 def test_used_vs_granted_from_real_trail(tmp_path):

@@ -14,7 +14,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from test_engine_athena import AthenaFromLocal, moto_athena, BUCKET  # noqa: F401
+from test_engine_athena import BUCKET, AthenaFromLocal, moto_athena  # noqa: F401
 from test_engine_lake import EDS_ID, FakeLakeService, aws_env, fixture_case, local_engine  # noqa: F401
 from trailbook import policy
 from trailbook.catalog import load_catalog

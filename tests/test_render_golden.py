@@ -22,8 +22,7 @@ import sqlglot
 from trailbook.catalog import load_catalog
 from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.lake import MAX_STATEMENT_CHARS, LakeEngine
-from trailbook.engines.local import scope_filter
-from trailbook.catalog import partition_time_filter
+from trailbook.engines.sql import partition_time_filter, scope_filter
 
 GOLDEN = Path(__file__).parent / "golden"
 ENGINES = ("local_trino", "local_duckdb", "athena", "lake")

@@ -25,28 +25,20 @@ with no joins or UNNEST, so the time window prunes partitions first.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 import yaml
 
+from . import engines, paths
 from . import params as P
+from .contract import FINDING_COLUMNS, KINDS, MAX_EVENT_IDS, SEVERITIES
+from .engines.sql import partition_time_filter
+from .errors import TrailbookError
 
-QUERIES_DIR = Path(os.environ.get("TRAILBOOK_QUERIES", Path(__file__).resolve().parents[2] / "queries"))
-
-ENGINES = ("local", "athena", "lake")
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-KINDS = ("detection", "context")
-# The shared leading output columns of every detection query.
-FINDING_COLUMNS = (
-    "detection", "severity", "first_seen", "last_seen", "account_id", "region", "principal_arn",
-    "access_key_id", "source_ip", "user_agent", "event_names", "event_count", "event_ids", "mitre",
-)
-# event_ids holds at most this many supporting eventIDs; event_count is always the true total.
-MAX_EVENT_IDS = 25
 ENGINE_FRAGMENTS = ("source", "time_filter")
 HEADER_FRAGMENTS = ("detection", "severity", "mitre", "max_event_ids")
 BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS
@@ -59,7 +51,7 @@ _RELATIVE_DEFAULT = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*([-+])\s*(\d+)\s*([dhm
 _SOURCE_READ = re.compile(r"\{\{\s*source\s*\}\}(\s+(AS\s+)?[a-z_]+)?\s+WHERE\s+\{\{\s*time_filter\s*\}\}", re.I)
 
 
-class CatalogError(ValueError):
+class CatalogError(TrailbookError, ValueError):
     """The catalog, or one query in it, is invalid."""
 
 
@@ -73,7 +65,7 @@ class FragmentProvider(Protocol):
 class Rendered:
     """A query as it will run: the SQL text and the typed values that went into it."""
 
-    query: "Query"
+    query: Query
     sql: str
     values: Mapping[str, Any]
     window: tuple[dt.datetime, dt.datetime]
@@ -262,25 +254,6 @@ def load_query(path: Path) -> Query:
     )
 
 
-def window_days(start: dt.datetime, end: dt.datetime) -> tuple[str, str]:
-    """The first and last 'yyyy/MM/dd' date partitions that overlap [start, end)."""
-    last = end - dt.timedelta(microseconds=1)
-    return start.strftime("%Y/%m/%d"), last.strftime("%Y/%m/%d")
-
-
-def partition_time_filter(start: dt.datetime, end: dt.datetime) -> str:
-    """The time filter for tables partitioned like the Athena CloudTrail table.
-
-    The partition predicate prunes files; the eventtime bounds make the window exact.
-    eventtime is CloudTrail's ISO-8601 text, which orders as time when compared as text.
-    """
-    first, last = window_days(start, end)
-    return (
-        f"date_partition BETWEEN {P.sql_string(first)} AND {P.sql_string(last)}"
-        f" AND eventtime >= {P.sql_string(P.iso(start))} AND eventtime < {P.sql_string(P.iso(end))}"
-    )
-
-
 class _LintFragments:
     """Athena-shaped fragments, used to render a query for validation."""
 
@@ -307,10 +280,11 @@ def validate(query: Query) -> list[str]:
             say(f"MITRE id {mitre!r} is not a technique id like T1078 or T1078.004")
     if query.kind == "detection" and not query.mitre:
         say("a detection declares at least one MITRE ATT&CK technique")
-    bad_engines = set(query.engines) - set(ENGINES)
+    known = engines.names()
+    bad_engines = set(query.engines) - set(known)
     if bad_engines or not query.engines:
-        say(f"engines {sorted(bad_engines) or '[]'} are not a non-empty subset of {ENGINES}")
-    for engine in set(ENGINES) - set(query.engines):
+        say(f"engines {sorted(bad_engines) or '[]'} are not a non-empty subset of {known}")
+    for engine in set(known) - set(query.engines):
         if engine not in query.notes:
             say(f"engine {engine!r} is not supported but notes.{engine} does not say why")
     if len(query.description.strip()) < 20:
@@ -401,7 +375,7 @@ def load_catalog(root: Path | str | None = None, *, strict: bool = True) -> dict
 
     With `strict`, any invalid query or duplicate name raises CatalogError listing all problems.
     """
-    root = Path(root) if root is not None else QUERIES_DIR
+    root = Path(root) if root is not None else paths.queries_dir()
     if not root.is_dir():
         raise CatalogError(f"query catalog folder {root} does not exist")
     catalog: dict[str, Query] = {}

@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -57,10 +57,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from . import store
+    from . import sources
 
-    report = store.ingest(args.source, Path(args.store), progress=not args.quiet)
-    for line in report.summary():
+    prepared = sources.prepare(args.source, args.store, progress=not args.quiet)
+    for line in prepared.ingest.summary():
         print(line, file=sys.stderr)
     return EXIT_OK
 
@@ -70,30 +70,25 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
     from . import findings as F
     from . import params as P
+    from . import sources
     from .engines.local import LocalEngine
-    from .session import Session, default_store
+    from .session import Session
 
     # Check the window before any (possibly long) ingest.
     given = {k: P.parse_timestamp(v, k) for k, v in (("start", args.start), ("end", args.end)) if v}
     if len(given) == 2 and not given["start"] < given["end"]:
         raise P.ParameterError(f"start {P.iso(given['start'])} is not before end {P.iso(given['end'])}")
-    source, store_dir = args.source, args.store
-    if source == "demo":
-        from . import demo
-
-        paths = demo.ensure()
-        source, store_dir = paths["cloudtrail"], store_dir or paths["store"]
-    store_dir = Path(store_dir) if store_dir else default_store(source)
-    engine = LocalEngine(store=store_dir, source=source, progress=not args.quiet)
-    if engine.ingest_report is not None and not args.quiet:
-        for line in engine.ingest_report.summary():
+    prepared = sources.prepare(args.source, args.store, progress=not args.quiet)
+    if not args.quiet:
+        for line in prepared.ingest.summary():
             print(line, file=sys.stderr)
+    engine = LocalEngine(store=prepared.store)
     start, end = args.start, args.end
     if start is None or end is None:
         default_start, default_end = _store_window(engine)
         end = end or default_end
         start = start or P.iso(P.parse_timestamp(end) - dt.timedelta(days=7)) if args.end else start or default_start
-    session = Session(engine, start=start, end=end)
+    session = Session(engine, start=start, end=end, prepared=prepared)
     frame = session.detect(args.detections or None)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
@@ -211,6 +206,8 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import engines
+
     parser = argparse.ArgumentParser(prog="trailbook", description="Security analytics over AWS CloudTrail.")
     parser.add_argument("--version", action="version", version=f"trailbook {__import__('trailbook').__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -223,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", help="build or update the local store from CloudTrail files")
-    p.add_argument("source", help="folder, file or glob of CloudTrail files")
-    p.add_argument("--store", default=".trailbook/store", help="store folder (default: ./.trailbook/store)")
+    p.add_argument("source", help="folder, file or glob of CloudTrail files, or 'demo'")
+    p.add_argument("--store", help="store folder (default: one per source under $TRAILBOOK_HOME, ~/.cache/trailbook)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -244,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="run notebooks headlessly into a rendered, hashed run directory")
     p.add_argument("--notebooks", nargs="+", help="notebook names, or 'all' (default)")
-    p.add_argument("--engine", default="local", choices=("local", "athena", "lake"))
+    p.add_argument("--engine", default="local", choices=engines.names())
     _add_window(p, required=True)
     p.add_argument("--params", help="YAML or JSON file of notebook parameters")
     p.add_argument("-p", "--param", action="append", help="one parameter, NAME=VALUE (repeatable)")

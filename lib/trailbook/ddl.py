@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import params as P
 from . import schema

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
-from .catalog import FINDING_COLUMNS, MAX_EVENT_IDS, SEVERITIES
+from .contract import FINDING_COLUMNS, FINDINGS_MIME, MAX_EVENT_IDS, SEVERITIES
 
 LIST_COLUMNS = ("event_names", "event_ids", "mitre")
 TEXT_COLUMNS = tuple(c for c in FINDING_COLUMNS if c not in LIST_COLUMNS + ("event_count",))
-FINDINGS_MIME = "application/vnd.trailbook.findings+json"
+__all__ = ["FINDINGS_MIME", "FINDING_COLUMNS", "MAX_EVENT_IDS", "SEVERITIES"]
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 

@@ -7,8 +7,8 @@ one, callers skip country checks and say so.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 
 class GeoIPError(ValueError):
@@ -56,7 +56,7 @@ class GeoIP:
     def close(self) -> None:
         self._reader.close()
 
-    def __enter__(self) -> "GeoIP":
+    def __enter__(self) -> GeoIP:
         return self
 
     def __exit__(self, *exc) -> None:

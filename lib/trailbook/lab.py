@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 KERNEL_NAME = "python3"
 
 
 def default_notebooks_dir() -> Path:
-    from .notebook import NOTEBOOKS_DIR
+    from . import paths
 
-    return Path(NOTEBOOKS_DIR)
+    return paths.notebooks_dir()
 
 
 def lab_argv(

@@ -28,16 +28,17 @@ import gzip
 import os
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Union
 
 import orjson
 
 from trailbook import schema
 
-Source = Union[str, Path, Iterable[Union[str, Path]]]
+Source = Union[str, Path, Iterable[str | Path]]
 
 # Folder walks pick up only JSON-ish files; anything else is counted as ignored, not read.
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import types
-from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 from . import findings as F
 from . import params as P
+from . import paths
+from .contract import EVIDENCE_MIME
 from .session import Session, open_session
 
-NOTEBOOKS_DIR = Path(os.environ.get("TRAILBOOK_NOTEBOOKS", Path(__file__).resolve().parents[2] / "notebooks"))
-EVIDENCE_MIME = "application/vnd.trailbook.evidence+json"
-SESSION_MIME = "application/vnd.trailbook.session+json"
 # Names IPython itself puts in a kernel's namespace.
 _KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 # Parameters every notebook shares; the rest are the notebook's own (thresholds, lists).
@@ -40,7 +38,7 @@ def declared_parameters(name: str) -> dict[str, dict[str, Any]]:
     """The notebook's parameters cell, as papermill reads it: {name: {inferred_type_name, default, help}}."""
     import papermill
 
-    path = NOTEBOOKS_DIR / f"{name}.ipynb"
+    path = paths.notebooks_dir() / f"{name}.ipynb"
     if not path.exists():
         raise FileNotFoundError(f"no notebook {path}")
     return dict(papermill.inspect_notebook(str(path)))
@@ -64,23 +62,6 @@ def check_parameters(name: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
     return {key: namespace[key] for key in declared if key in namespace}
 
 
-def _engine_options(values: Mapping[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    config = values.get("config")
-    if config:
-        import yaml
-
-        path = Path(str(config)).expanduser()
-        if not path.exists():
-            raise NotebookParameterError(f"config file {path} does not exist")
-        loaded = yaml.safe_load(path.read_text()) or {}
-        engine_section = loaded.get(values.get("engine", "local"), {}) if isinstance(loaded, dict) else {}
-        if not isinstance(engine_section, dict):
-            raise NotebookParameterError(f"config file {path}: section {values.get('engine')!r} must be a mapping")
-        options.update(engine_section)
-    return options
-
-
 def begin(name: str, namespace: Mapping[str, Any]) -> Session:
     """Validate the notebook's parameters and open its session (the first call after the parameters cell)."""
     values = check_parameters(name, namespace)
@@ -96,10 +77,10 @@ def begin(name: str, namespace: Mapping[str, Any]) -> Session:
         accounts=values.get("accounts") or (),
         regions=values.get("regions") or (),
         byte_budget=values.get("byte_budget") or None,
-        **_engine_options(values),
+        **({"config_file": str(values["config"])} if values.get("config") else {}),
     )
-    session.notebook = name  # type: ignore[attr-defined]
-    session.notebook_parameters = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()}  # type: ignore[attr-defined]
+    session.notebook = name
+    session.notebook_parameters = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()}
     return session
 
 

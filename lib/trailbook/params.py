@@ -13,13 +13,16 @@ import ipaddress
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+
+from .errors import UsageError
 
 MAX_STRING_LENGTH = 1024  # Athena's limit for one execution parameter
 
 
-class ParameterError(ValueError):
+class ParameterError(UsageError):
     """A parameter value (or declaration) is invalid. The message names the parameter."""
 
 

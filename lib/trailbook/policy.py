@@ -56,7 +56,8 @@ Formation ``SELECT`` on that table, and ``lakeformation:GetDataAccess``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # botocore service name -> operations, per engine. Query-lifecycle calls are the only ones that
 # are not reads: they start or stop a query and change nothing in the account.

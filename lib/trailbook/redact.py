@@ -21,9 +21,10 @@ import hmac
 import ipaddress
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 # A quote as it appears in plain text, JSON-in-JSON (\") or HTML (&quot; / &#34; / &#39;).
 _Q = r"(?:\\{0,3}[\"']|&quot;|&#34;|&#39;|&#x27;|&apos;)?"
@@ -113,7 +114,7 @@ class Redactor:
         self.seen: dict[str, set[str]] = {"account": set(), "ip": set(), "key_id": set()}
 
     @classmethod
-    def from_env(cls) -> tuple["Redactor", str]:
+    def from_env(cls) -> tuple[Redactor, str]:
         """A redactor keyed by TRAILBOOK_REDACT_KEY (stable pseudonyms across runs), else a fresh random key."""
         given = os.environ.get("TRAILBOOK_REDACT_KEY", "")
         if given:

@@ -38,17 +38,19 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, engines, paths, sources
 from . import catalog as C
 from . import findings as F
 from . import params as P
+from .contract import EVIDENCE_MIME
 
 # Exit codes of `trailbook report` (and ReportResult.exit_code).
 EXIT_OK = 0  # every notebook ran; no findings at or above --fail-on
@@ -59,7 +61,6 @@ EXIT_FINDINGS = 3  # every notebook ran, and findings at or above --fail-on exis
 SHARED_REQUIRED = ("engine", "start", "end")
 # Path parameters are made absolute against the caller's directory, so the record names exact files.
 PATH_PARAMETERS = ("source", "store", "config")
-EVIDENCE_MIME = "application/vnd.trailbook.evidence+json"  # as trailbook.notebook emits it
 KERNEL_NAME = "python3"
 RUN_STAMP_FORMAT = "%Y-%m-%dT%H%MZ"
 
@@ -94,9 +95,7 @@ class ReportPlan:
 
 
 def _default_notebooks_dir() -> Path:
-    from .notebook import NOTEBOOKS_DIR
-
-    return Path(NOTEBOOKS_DIR)
+    return paths.notebooks_dir()
 
 
 def _select(notebooks: str | Sequence[str], folder: Path) -> list[Path]:
@@ -186,8 +185,8 @@ def plan_report(
     folder = (Path(notebooks_dir) if notebooks_dir else _default_notebooks_dir()).expanduser().resolve()
     if not folder.is_dir():
         raise ReportUsageError(f"notebooks folder {folder} does not exist")
-    if engine not in C.ENGINES:
-        raise ReportUsageError(f"engine must be one of {list(C.ENGINES)}, not {engine!r}")
+    if engine not in engines.names():
+        raise ReportUsageError(f"engine must be one of {list(engines.names())}, not {engine!r}")
     try:
         start_ts, end_ts = P.parse_timestamp(start, "start"), P.parse_timestamp(end, "end")
     except P.ParameterError as exc:
@@ -210,8 +209,8 @@ def plan_report(
             raise ReportUsageError(f"{name} is given twice with different values; pass it only as --{name}")
     for name in PATH_PARAMETERS:
         value = given.get(name)
-        if isinstance(value, str) and value and value != "demo":
-            given[name] = str(Path(value).expanduser().resolve())
+        if isinstance(value, str):
+            given[name] = sources.absolute(value)
     shared = {**window, **given}
 
     paths = _select(notebooks, folder)
@@ -389,7 +388,7 @@ def sha256_file(path: Path) -> str:
 
 def catalog_revision(root: Path | None = None) -> dict[str, Any]:
     """The query catalog's identity: a hash of every .sql file, and the git commit when there is one."""
-    root = Path(root or C.QUERIES_DIR)
+    root = Path(root or paths.queries_dir())
     digest = hashlib.sha256()
     files = sorted(root.rglob("*.sql"))
     for path in files:
@@ -408,12 +407,8 @@ def catalog_revision(root: Path | None = None) -> dict[str, Any]:
 
 
 def _prepare_local_store(plan: ReportPlan, progress: bool) -> dict[str, Any] | None:
-    """Ingest the local source once, before the notebooks start.
-
-    Every notebook opening the same store would otherwise ingest into it at once, and an
-    ingest holds the store's write lock. After this, notebooks get `source=""` and the
-    store path, so they open it read-only (which many processes may do together).
-    """
+    """Prepare the local store once, before the notebooks start (`sources.prepare`), and give every
+    notebook its path: they open it read-only, which many processes may do together."""
     if plan.engine != "local":
         return None
     takers = [nb for nb in plan.notebooks if {"source", "store"} <= set(nb.declared)]
@@ -421,17 +416,11 @@ def _prepare_local_store(plan: ReportPlan, progress: bool) -> dict[str, Any] | N
     store = next((nb.parameters.get("store", _default_value(nb.declared["store"])) for nb in takers), None)
     if not takers or not source:
         return None
-    from .session import make_engine
 
-    engine = make_engine("local", source=source, store=store or None, progress=progress)
-    try:
-        store_path = str(engine.store)
-        ingest = engine.ingest_report.to_dict() if getattr(engine, "ingest_report", None) else None
-    finally:
-        engine.close()
+    prepared = sources.prepare(source, store or None, progress=progress)
     for nb in takers:
-        nb.parameters["source"], nb.parameters["store"] = "", store_path
-    return {"source": str(source), "store": store_path, "ingest": ingest}
+        nb.parameters["source"], nb.parameters["store"] = "", str(prepared.store)
+    return prepared.to_dict()
 
 
 def _run_one_in_subprocess(task: dict[str, Any], scratch: Path) -> dict[str, Any]:

@@ -8,16 +8,17 @@ statistics, rows, times), which is the evidence appendix of a report.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from . import catalog as C
 from . import findings as F
 from . import params as P
-from .engines.base import BudgetExceeded, Engine, EngineError, QueryStats
+from . import sources
+from .engines.base import BudgetExceeded, Engine, EngineError
 
 
 @dataclass
@@ -52,8 +53,10 @@ class Session:
         end: Any,
         catalog: Mapping[str, C.Query] | None = None,
         byte_budget: int | None = None,
+        prepared: sources.Prepared | None = None,
     ) -> None:
         self.engine = engine
+        self.prepared = prepared  # the local store and what it knows of its source
         self.start = P.parse_timestamp(start, "start")
         self.end = P.parse_timestamp(end, "end")
         if not self.start < self.end:
@@ -62,6 +65,8 @@ class Session:
         self.byte_budget = byte_budget
         self.bytes_scanned = 0
         self.evidence: list[QueryRun] = []
+        self.notebook: str | None = None  # set by notebook.begin
+        self.notebook_parameters: dict[str, Any] = {}
 
     # --- queries ---------------------------------------------------------------------
 
@@ -148,57 +153,17 @@ class Session:
         self.engine.close()
 
 
-def trailbook_home() -> Path:
-    """Where trailbook keeps stores it creates for you: $TRAILBOOK_HOME, else ~/.cache/trailbook."""
-    import os
-
-    return Path(os.environ.get("TRAILBOOK_HOME") or Path.home() / ".cache" / "trailbook").expanduser()
-
-
-def default_store(source: Any) -> Path:
-    """The store for a source when none is named: one per source path, under trailbook_home().
-
-    Keyed by the source's absolute path, so two log folders never share a store (and nothing is
-    written next to the user's logs).
-    """
-    import hashlib
-
-    text = str(source)
-    resolved = text if any(ch in text for ch in "*?[") else str(Path(text).expanduser().resolve())
-    digest = hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:12]
-    label = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(resolved.rstrip("/*")).name)[:40]
-    return trailbook_home() / "stores" / f"{label or 'source'}-{digest}"
-
-
-def make_engine(engine: str = "local", *, source: Any = None, store: Any = None,
-                accounts: Sequence[str] = (), regions: Sequence[str] = (), progress: bool = False,
-                **options: Any) -> Engine:
-    """The engine named `engine`, configured from keyword options (see each engine)."""
-    if engine == "local":
-        from .engines.local import LocalEngine
-
-        if isinstance(source, str) and source == "demo":
-            from . import demo
-
-            paths = demo.ensure()
-            source, store = paths["cloudtrail"], store or paths["store"]
-        if store is None and source is not None:
-            store = default_store(source)
-        return LocalEngine(store=store, source=source, accounts=accounts, regions=regions, progress=progress, **options)
-    if engine == "athena":
-        from .engines.athena import AthenaEngine
-
-        return AthenaEngine(accounts=accounts, regions=regions, **options)
-    if engine == "lake":
-        from .engines.lake import LakeEngine
-
-        return LakeEngine(accounts=accounts, regions=regions, **options)
-    raise P.ParameterError(f"engine must be one of {C.ENGINES}, not {engine!r}")
-
-
 def open_session(engine: str = "local", *, start: Any, end: Any, source: Any = None, store: Any = None,
                  accounts: Sequence[str] = (), regions: Sequence[str] = (), byte_budget: int | None = None,
-                 **options: Any) -> Session:
-    """Open a session on one engine for one window. The notebooks' first call."""
-    built = make_engine(engine, source=source, store=store, accounts=accounts, regions=regions, **options)
-    return Session(built, start=start, end=end, byte_budget=byte_budget)
+                 progress: bool = False, **options: Any) -> Session:
+    """Open a session on one engine for one window. The notebooks' first call.
+
+    On the local engine, `source` and `store` are prepared first (`sources.prepare`: what is new in
+    the source is ingested); the cloud engines ignore them and take their settings as `options`.
+    """
+    from . import engines
+
+    prepared = sources.prepare(source, store, progress=progress) if engine == "local" else None
+    built = engines.create(engine, accounts=accounts, regions=regions,
+                           **({"store": prepared.store} if prepared else {}), **options)
+    return Session(built, start=start, end=end, byte_budget=byte_budget, prepared=prepared)

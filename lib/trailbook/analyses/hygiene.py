@@ -17,10 +17,9 @@ The notebook ``credential_hygiene`` calls these one per cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
-
-import re
 
 import pandas as pd
 

@@ -99,54 +99,40 @@ class PermissionsError(ValueError):
 
 # --- snapshot -----------------------------------------------------------------------------------
 
-def _session_is_demo(session: Any) -> Path | None:
-    """The demo folder when the session reads a generated demo's store, else None."""
-    store = getattr(getattr(session, "engine", None), "store", None)
-    if store is not None and (Path(store).parent / "demo_manifest.json").is_file():
-        return Path(store).parent
-    return None
-
-
-def open_snapshot(iam_snapshot: str | os.PathLike, *, source: Any = None, session: Any = None,
+def open_snapshot(iam_snapshot: str | os.PathLike, *, session: Any = None,
                   out_dir: str | os.PathLike | None = None, **collect_options: Any) -> Snapshot:
     """The IAM snapshot a notebook's ``iam_snapshot`` parameter names.
 
-    ``"auto"`` (the notebooks' default): the demo's snapshot when the session reads the demo,
-    otherwise an error asking for a snapshot, so a report on real logs never shows demo IAM data.
-    ``"demo"``: the snapshot of the demo whose ``cloudtrail/`` folder ``source`` names, else the
-    cached demo's (``trailbook.demo.ensure()``). ``"live"``: collect
-    now with the read-only collector into ``out_dir`` (default ``$TRAILBOOK_HOME/iam``).
-    A path: a snapshot directory (holding snapshot.json) or a folder of ``iam-*`` snapshots,
-    of which the newest is used.
+    ``"auto"`` (the notebooks' default): the snapshot that belongs to the session's data (a source
+    that comes with one, such as the demo), otherwise an error asking for a snapshot, so a report
+    on real logs never shows another data set's IAM data. A named source (``"demo"``): that
+    source's snapshot. ``"live"``: collect now with the read-only collector into ``out_dir``
+    (default ``<trailbook home>/iam``). A path: a snapshot directory (holding snapshot.json) or a
+    folder of ``iam-*`` snapshots, of which the newest is used.
     """
+    from .. import sources
+
     spec = os.fspath(iam_snapshot).strip() if iam_snapshot is not None else ""
     if not spec:
-        raise PermissionsError('iam_snapshot is empty: give a snapshot directory, "auto", "demo" or "live"')
+        raise PermissionsError('iam_snapshot is empty: give a snapshot directory, "auto" or "live"')
     if spec == "auto":
-        demo_root = _session_is_demo(session)
-        if demo_root is not None and (demo_root / "iam" / "snapshot.json").is_file():
-            return load_snapshot(demo_root / "iam")
-        if source == "demo":
-            spec = "demo"
-        else:
-            raise PermissionsError(
-                "this notebook needs an IAM snapshot of the accounts it reports on: set iam_snapshot to a folder "
-                "written by `trailbook collect iam --out DIR`, or to \"live\" to collect now (read-only)"
-            )
-    if spec == "demo":
-        # A notebook pointed at a generated demo's cloudtrail/ folder reads that demo's snapshot.
-        if source and source != "demo":
-            sibling = Path(os.fspath(source)).expanduser().parent
-            if (sibling / "demo_manifest.json").is_file() and (sibling / "iam" / "snapshot.json").is_file():
-                return load_snapshot(sibling / "iam")
-        from .. import demo
-
-        return load_snapshot(demo.ensure()["iam"])
+        prepared = getattr(session, "prepared", None)
+        if prepared is not None and prepared.iam_snapshot is not None:
+            return load_snapshot(prepared.iam_snapshot)
+        raise PermissionsError(
+            "this notebook needs an IAM snapshot of the accounts it reports on: set iam_snapshot to a folder "
+            "written by `trailbook collect iam --out DIR`, or to \"live\" to collect now (read-only)"
+        )
+    if sources.is_named(spec):
+        named = sources.NAMED[spec]()
+        if named.iam_snapshot is None:
+            raise PermissionsError(f"source {spec!r} comes with no IAM snapshot")
+        return load_snapshot(named.iam_snapshot)
     if spec == "live":
+        from .. import paths
         from ..iam import collect_snapshot
 
-        home = Path(os.environ.get("TRAILBOOK_HOME", ".trailbook")).expanduser()
-        return load_snapshot(collect_snapshot(Path(out_dir) if out_dir else home / "iam", **collect_options))
+        return load_snapshot(collect_snapshot(Path(out_dir) if out_dir else paths.home() / "iam", **collect_options))
     path = Path(spec).expanduser()
     if (path / "snapshot.json").is_file():
         return load_snapshot(path)
@@ -155,7 +141,7 @@ def open_snapshot(iam_snapshot: str | os.PathLike, *, source: Any = None, sessio
         if candidates:
             return load_snapshot(candidates[-1])
     raise SnapshotError(f'{path} is not an IAM snapshot (no snapshot.json, no iam-* snapshot inside); '
-                        f'give a snapshot directory, "demo" or "live"')
+                        f'give a snapshot directory, "auto" or "live"')
 
 
 def snapshot_accounts(snapshot: Snapshot, accounts: Sequence[str] = ()) -> list[str]:

@@ -8,7 +8,7 @@ usage, delivery, background, incidents, iam_snapshot, generate.
 
 from __future__ import annotations
 
-from .generate import MANIFEST, default_root, ensure, generate
+from .generate import MANIFEST, default_root, ensure, generate, snapshot_beside
 from .window import DEMO_WINDOW, DemoWindow
 
-__all__ = ["DEMO_WINDOW", "DemoWindow", "MANIFEST", "default_root", "ensure", "generate"]
+__all__ = ["DEMO_WINDOW", "DemoWindow", "MANIFEST", "default_root", "ensure", "generate", "snapshot_beside"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import orjson
 
@@ -28,8 +28,22 @@ from .catalog import Api, api
 from .delivery import Delivery
 from .usage import Usage
 from .window import DAY, DETECTION_START, HISTORY_START, HOUR, MINUTE, WINDOW_END, weekday
-from .world import (CI_IPS, DEV, DEV_CI_IP, OFFICE_DUBLIN, OFFICE_NYC, PROD, REPORTING_IP, SECURITY, UA, VPN,
-                    Resources, Role, User, World)
+from .world import (
+    CI_IPS,
+    DEV,
+    DEV_CI_IP,
+    OFFICE_DUBLIN,
+    OFFICE_NYC,
+    PROD,
+    REPORTING_IP,
+    SECURITY,
+    UA,
+    VPN,
+    Resources,
+    Role,
+    User,
+    World,
+)
 
 VARIANTS = 4  # prebuilt requestParameters per item
 SESSION_LIFETIME = 6 * HOUR  # instance-profile and Lambda credentials are reused this long

@@ -9,8 +9,9 @@ Advisor never records it).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 # ServiceNamespace → ServiceName, as Access Advisor reports them. "*" policies list them all.
 SERVICE_NAMES: dict[str, str] = {

@@ -214,15 +214,18 @@ def _plants(world: World, usage: Usage) -> list[dict[str, Any]]:
 
 
 def default_root() -> Path:
-    """Where `ensure()` keeps the default demo: $TRAILBOOK_DEMO_DIR, else <repo>/demo in a
-    source checkout, else ~/.cache/trailbook/demo."""
-    env = os.environ.get("TRAILBOOK_DEMO_DIR")
-    if env:
-        return Path(env).expanduser()
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "lib" / "trailbook").is_dir():
-            return parent / "demo"
-    return Path.home() / ".cache" / "trailbook" / "demo"
+    """Where `ensure()` keeps the default demo (`paths.demo_dir`)."""
+    from .. import paths
+
+    return paths.demo_dir()
+
+
+def snapshot_beside(cloudtrail: Path) -> Path | None:
+    """The IAM snapshot of the demo whose `cloudtrail/` folder this is, else None."""
+    root = cloudtrail.parent
+    if cloudtrail.name == "cloudtrail" and (root / MANIFEST).is_file() and (root / "iam" / "snapshot.json").is_file():
+        return root / "iam"
+    return None
 
 
 def ensure(root: str | os.PathLike | None = None, *, seed: int = DEFAULT_SEED, events: int = DEFAULT_EVENTS,

@@ -35,16 +35,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
 from .. import params as P
 from . import config as C
-from .base import BudgetExceeded, Engine, EngineError, QueryStats, partition_time_filter, scan_cost_usd
+from .base import BudgetExceeded, Engine, EngineError, QueryStats, scan_cost_usd
 from .lake import lake_source, parse_text_array
-from .local import scope_filter
+from .sql import partition_time_filter, scope_filter
 
 LAYOUTS = ("trail", "lake")
 

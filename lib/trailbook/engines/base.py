@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from ..catalog import partition_time_filter, window_days  # noqa: F401  (engines share them)
+from ..errors import TrailbookError
 
 
-class EngineError(RuntimeError):
+class EngineError(TrailbookError, RuntimeError):
     """A query failed on its engine. The message carries the engine's own reason."""
 
 
@@ -53,6 +54,12 @@ class Engine(ABC):
     """An engine renders the source and time fragments and runs Trino SQL."""
 
     name: str = "engine"
+
+    @classmethod
+    def from_options(cls, *, accounts: Sequence[str] = (), regions: Sequence[str] = (), store: Any = None,
+                     **options: Any) -> Engine:
+        """The engine from keyword options; `store` matters to the local engine only."""
+        return cls(accounts=accounts, regions=regions, **options)  # type: ignore[call-arg]
 
     @abstractmethod
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:

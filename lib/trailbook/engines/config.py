@@ -34,8 +34,9 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from .base import EngineError
 

@@ -32,16 +32,17 @@ import datetime as dt
 import json
 import re
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from .. import params as P
 from .. import schema
-from ..catalog import FINDING_COLUMNS
+from ..contract import FINDING_COLUMNS
 from . import config as C
-from .base import BudgetExceeded, Engine, EngineError, QueryStats, partition_time_filter
-from .local import scope_filter
+from .base import BudgetExceeded, Engine, EngineError, QueryStats
+from .sql import partition_time_filter, scope_filter
 
 MAX_STATEMENT_CHARS = 10_000  # StartQuery QueryStatement (botocore model, max 10000)
 LAKE_USD_PER_GB = 0.005

@@ -10,14 +10,16 @@ import datetime as dt
 import hashlib
 import time
 import uuid
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
 from .. import params as P
-from .base import Engine, EngineError, QueryStats, partition_time_filter
+from .base import Engine, EngineError, QueryStats
+from .sql import partition_time_filter, scope_filter
 
 
 @lru_cache(maxsize=512)
@@ -27,29 +29,17 @@ def _translated(sql: str) -> str:
     return to_duckdb(sql)
 
 
-def scope_filter(accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> str:
-    """Extra partition predicates for an account/region scope ('' when unscoped)."""
-    parts = []
-    if accounts:
-        parts.append("account_partition IN (" + ", ".join(P.sql_string(a) for a in accounts) + ")")
-    if regions:
-        parts.append("region_partition IN (" + ", ".join(P.sql_string(r) for r in regions) + ")")
-    return "".join(f" AND {p}" for p in parts)
-
-
 class LocalEngine(Engine):
-    """DuckDB over the local store. `source`, when given, is ingested (incrementally) first."""
+    """DuckDB over a local store (`sources.prepare` builds one), or over an open connection."""
 
     name = "local"
 
     def __init__(
         self,
         store: str | Path | None = None,
-        source: str | Path | None = None,
         *,
         accounts: Sequence[str] = (),
         regions: Sequence[str] = (),
-        progress: bool = False,
         connection: Any = None,
     ) -> None:
         from .. import store as store_mod
@@ -57,24 +47,30 @@ class LocalEngine(Engine):
 
         self.accounts = tuple(P.coerce("list[account_id]", accounts, "accounts"))
         self.regions = tuple(P.coerce("list[region]", regions, "regions"))
-        self.ingest_report = None
         self._views: set[str] = set()
+        self.store: Path | None
         if connection is not None:
             self.store = None
             self.con = connection
         else:
             if store is None:
-                raise EngineError("the local engine needs a store folder (or a source to ingest into one)")
+                raise EngineError("the local engine needs a store folder (`sources.prepare` makes one)")
             self.store = Path(store)
-            if source is not None:
-                self.ingest_report = store_mod.ingest(source, self.store, progress=progress)
             if not store_mod.db_path(self.store).exists():
                 raise EngineError(f"no local store at {self.store}: run `trailbook ingest SOURCE --store {self.store}` first")
             self.con = store_mod.connect(self.store, read_only=True)
         install_macros(self.con)
 
     @classmethod
-    def over_raw_files(cls, glob: str, **kwargs: Any) -> "LocalEngine":
+    def from_options(cls, *, accounts: Sequence[str] = (), regions: Sequence[str] = (), store: Any = None,
+                     **options: Any) -> LocalEngine:
+        options.pop("config_file", None)  # the local engine has no settings section
+        if options:
+            raise EngineError(f"the local engine takes no settings {sorted(options)}")
+        return cls(store=store, accounts=accounts, regions=regions)
+
+    @classmethod
+    def over_raw_files(cls, glob: str, **kwargs: Any) -> LocalEngine:
         """Query Records .json.gz files in place, with no store (slower; for comparison and one-offs)."""
         import duckdb
 

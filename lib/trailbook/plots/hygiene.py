@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import ReportFigure, empty_figure
+from . import ReportFigure
 
 AGE_BUCKETS = ("< 1 day", "1-30 days", "30-90 days", "90-365 days", "> 1 year")
 _BUCKET_COLOURS = ["#4c9f70", "#4c9f70", "#8fbc5a", "#f2b134", "#d1495b"]

@@ -6,8 +6,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..analyses.incident import IncidentScope
-from . import ReportFigure
 from ..analyses.keys import activity_matrix
+from . import ReportFigure
+
 
 def activity_heatmap(activity: pd.DataFrame, *, title: str | None = None) -> Figure | None:
     """Calls per key and day (several keys) or per day and hour of day (one key). None without calls."""
