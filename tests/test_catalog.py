@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -19,6 +20,7 @@ GOOD_HEADER = """\
 -- severity: medium
 -- mitre: [T1078]
 -- engines: [local, athena, lake]
+-- tags: [area, console_logins]
 -- parameters:
 --   start: {{type: timestamp, description: Window start}}
 --   end: {{type: timestamp, description: Window end}}
@@ -41,7 +43,8 @@ GROUP BY recipientaccountid, awsregion, useridentity.arn, sourceipaddress
 
 
 def write(tmp_path, name="sample_query", header=GOOD_HEADER, body=GOOD_BODY):
-    path = tmp_path / f"{name}.sql"
+    (tmp_path / "area").mkdir(exist_ok=True)
+    path = tmp_path / "area" / f"{name}.sql"
     path.write_text(header.format(name=name) + body)
     return path
 
@@ -68,8 +71,32 @@ def test_a_good_query_has_no_problems(tmp_path):
 
 def test_name_must_match_file(tmp_path):
     path = write(tmp_path)
-    path.rename(tmp_path / "other_name.sql")
-    assert any("differs from the file name" in p for p in C.validate(C.load_query(tmp_path / "other_name.sql")))
+    path.rename(tmp_path / "area" / "other_name.sql")
+    assert any("differs from the file name" in p for p in C.validate(C.load_query(tmp_path / "area" / "other_name.sql")))
+
+
+@pytest.mark.parametrize("tags,message", [
+    ("", "lacks ['tags']"),
+    ("-- tags: []\n", "non-empty list"),
+    ("-- tags: [Console-Logins]\n", "snake_case"),
+    ("-- tags: [signin]\n", "its folder 'area'"),
+])
+def test_tags_name_the_area_first(tmp_path, tags, message):
+    header = GOOD_HEADER.replace("-- tags: [area, console_logins]\n", tags)
+    path = write(tmp_path, header=header)
+    if "lacks" in message:
+        with pytest.raises(C.CatalogError, match=re.escape(message)):
+            C.load_query(path)
+    else:
+        assert any(message in p for p in C.validate(C.load_query(path)))
+
+
+def test_notebooks_select_detections_by_tag(catalog):
+    logins = C.tagged(catalog, "console_logins")
+    assert "console_brute_force" in logins and "password_changed" in logins and "console_logins" not in logins
+    assert C.tagged(catalog, "console_logins", kind="context") == ["console_logins"]
+    assert "cloudtrail_logging_disabled" in C.tagged(catalog, "key_hunt")
+    assert not set(logins) & set(C.tagged(catalog, "key_hunt"))
 
 
 def test_undeclared_placeholder_is_rejected(tmp_path):
@@ -137,7 +164,7 @@ def test_unknown_parameter_type_fails_on_load(tmp_path):
 def test_duplicate_names_fail(tmp_path):
     write(tmp_path)
     (tmp_path / "sub").mkdir()
-    write(tmp_path / "sub")
+    write(tmp_path / "sub")  # sub/area/sample_query.sql
     with pytest.raises(C.CatalogError, match="duplicate"):
         C.load_catalog(tmp_path)
 

@@ -20,9 +20,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from test_engine_lake import aws_env, comparable, engine_text, fixture_case, local_engine  # noqa: F401
-from trailbook import ddl, schema
+from trailbook import aws, ddl, schema
 from trailbook.catalog import load_catalog
-from trailbook.engines import config as C
+from trailbook.engines import settings as C
 from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.base import BudgetExceeded, EngineError, scan_cost_usd
 from trailbook.session import Session
@@ -121,12 +121,12 @@ def moto_athena(aws_env, monkeypatch):
 def seeded_engine(local: Any, **options: Any) -> tuple[AthenaEngine, AthenaFromLocal]:
     table_sql = '"awsdatacatalog"."security"."cloudtrail"'
     fake = AthenaFromLocal(local, table_sql)
-    C.add_session_hook(fake)
+    aws.add_session_hook(fake)
     try:
         engine = AthenaEngine(region="us-east-1", s3_staging_dir=f"s3://{BUCKET}/trailbook/", database="security",
                               poll_interval=0.01, **options)
     finally:
-        C.remove_session_hook(fake)
+        aws.remove_session_hook(fake)
     assert engine.table_sql == table_sql
     return engine, fake
 
@@ -309,7 +309,9 @@ def test_lake_federation_layout_reshapes_the_federated_table(aws_env):
     ({"s3_staging_dir": "/tmp/results"}, "s3://"),
 ])
 def test_bad_settings_are_refused(options, message, aws_env):
-    with pytest.raises(EngineError, match=message):
+    from trailbook.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
         AthenaEngine(connection=object(), **options)
 
 

@@ -33,17 +33,12 @@ from botocore.validate import validate_parameters
 from trailbook import findings as F
 from trailbook import schema
 from trailbook.catalog import FINDING_COLUMNS, MAX_EVENT_IDS, load_catalog
-from trailbook.engines import config as C
+from trailbook.engines import settings as C
 from trailbook.engines.base import BudgetExceeded, EngineError
-from trailbook.engines.lake import (
-    MAX_STATEMENT_CHARS,
-    NATIVE_AS_TEXT,
-    NATIVE_COLUMNS,
-    LakeEngine,
-    event_data_store_id,
-    parse_text_array,
-    rows_to_frame,
-)
+from trailbook.engines.converter import parse_text_array, rows_to_frame
+from trailbook.engines.lake import MAX_STATEMENT_CHARS, LakeEngine, event_data_store_id
+from trailbook.engines.sql import NATIVE_AS_TEXT, NATIVE_COLUMNS
+from trailbook.errors import UsageError
 from trailbook.session import Session
 
 QUERY_FIXTURES = Path(__file__).parent / "fixtures" / "queries"
@@ -108,7 +103,7 @@ def comparable(frame: pd.DataFrame, columns: dict | None = None) -> list[tuple]:
                          f["principal_arn"], f["source_ip"], tuple(f["event_names"]), f["event_count"], ids,
                          tuple(f["mitre"])))
     else:  # a context query: every column, typed as declared, as engine text
-        from trailbook.engines.lake import type_frame
+        from trailbook.engines.converter import type_frame
 
         typed = type_frame(frame, columns)
         rows = [tuple(engine_text(v) for v in row) for row in typed.itertuples(index=False)]
@@ -273,7 +268,7 @@ def test_reshaped_columns_match_local_store(tmp_path, aws_env):
 
 
 def test_every_schema_column_is_reshaped():
-    from trailbook.engines.lake import reshaped_columns
+    from trailbook.engines.sql import reshaped_columns
 
     names = [c.rsplit(" AS ", 1)[-1] if " AS " in c else c for c in reshaped_columns()]
     assert names == schema.COLUMN_NAMES + schema.PARTITION_NAMES
@@ -472,7 +467,7 @@ def test_settings_precedence_env_file_kwargs(tmp_path, monkeypatch, aws_env):
     assert settings["max_results"] == 50
     settings = C.resolve("lake", {"config_file": str(config), "event_data_store": EDS_ID})
     assert settings["event_data_store"] == EDS_ID
-    with pytest.raises(EngineError, match=r"unknown lake setting\(s\) \['eds'\]"):
+    with pytest.raises(UsageError, match=r"unknown lake setting\(s\) \['eds'\]"):
         C.resolve("lake", {"eds": EDS_ID})
 
 

@@ -29,18 +29,12 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 from moto import mock_aws
 
-from trailbook.iam import (
-    READ_ONLY_OPERATIONS,
-    CollectSettings,
-    ReadOnlyViolation,
-    RetryPolicy,
-    SnapshotError,
-    collect_snapshot,
-    install_read_only_guard,
-    load_snapshot,
-    required_iam_policy,
-)
-from trailbook.iam.readonly import iam_action
+from trailbook import aws as tb_aws
+from trailbook.aws import ReadOnlyViolation, RetryPolicy, iam_action, install_read_only_guard
+from trailbook.aws.policy import __doc__ as POLICY_DOC
+from trailbook.iam import CollectSettings, SnapshotError, collect_snapshot, load_snapshot
+
+READ_ONLY_OPERATIONS = tb_aws.ALLOWED["collect"]
 from trailbook.iam.snapshot import AccountData, write_snapshot
 
 HOME = "us-east-1"
@@ -679,7 +673,7 @@ def test_credential_report_that_never_completes_is_an_error(aws: None, tmp_path:
 
 def test_read_only_guard_refuses_mutating_calls(aws: None) -> None:
     session = boto3.Session(region_name=HOME)
-    install_read_only_guard(session)
+    install_read_only_guard(session, "collect")
     iam = session.client("iam")
     with pytest.raises(ReadOnlyViolation, match="iam:CreateUser"):
         iam.create_user(UserName="mallory")
@@ -699,14 +693,14 @@ def test_call_log_fails_the_test_on_an_unlisted_call(aws: None) -> None:
 
 
 def test_required_iam_policy_matches_the_allow_list() -> None:
-    document = required_iam_policy()
+    document = tb_aws.required_iam_policy("collect")
     [statement] = document["Statement"]
     expected = {iam_action(s, o) for s, ops in READ_ONLY_OPERATIONS.items() for o in ops if s != "sts"}
     assert set(statement["Action"]) == expected and statement["Effect"] == "Allow"
     assert "access-analyzer:ListFindings" in expected and "s3:GetAccountPublicAccessBlock" in expected
     assert "iam:ListVirtualMFADevices" in expected
-    assert all(action in required_iam_policy.__doc__ for action in expected)  # documented exactly
-    assume = required_iam_policy("trailbook-reader")["Statement"][1]
+    assert all(action in POLICY_DOC for action in expected)  # documented exactly
+    assume = tb_aws.required_iam_policy("collect", role_name="trailbook-reader")["Statement"][1]
     assert (assume["Action"], assume["Resource"]) == (["sts:AssumeRole"], "arn:aws:iam::*:role/trailbook-reader")
 
 

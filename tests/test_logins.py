@@ -144,15 +144,15 @@ PANTHER_RULES = {
     "AWS.Console.LoginWithoutMFA": _fires("console_login_without_mfa"),
     "AWS.Console.LoginWithoutSAML": _login_without_saml,
     "AWS.Console.RootLogin": _root_login,
-    "AWS.Console.RootLoginFailed": _fires("console_brute_force", root_threshold=1, threshold=10_000),
+    "AWS.Console.RootLoginFailed": _fires("console_brute_force", root_brute_force_threshold=1, brute_force_threshold=10_000),
     "AWS.Console.GetSigninToken.Abuse": _fires("get_signin_token_abuse"),
     "AWS.Unsuccessful.MFA.attempt": _fires("console_login_mfa_failure"),
-    "AWS.CloudTrail.PasswordSpraying": _fires("console_password_spray", min_users=1),
+    "AWS.CloudTrail.PasswordSpraying": _fires("console_password_spray", spray_min_users=1),
     "AWS.CloudTrail.LoginProfileCreatedOrModified": _fires("login_profile_changed_by_other"),
     "AWS.User.Login.Profile.Modified": _profile_modified_no_reset,
     "AWS.CloudTrail.RootPasswordChanged": _root_password_changed,
-    "Standard.BruteForceByIP": _fires("console_brute_force", threshold=1, root_threshold=1),
-    "Standard.BruteForceByUser": _fires("console_brute_force", threshold=1, root_threshold=1),
+    "Standard.BruteForceByIP": _fires("console_brute_force", brute_force_threshold=1, root_brute_force_threshold=1),
+    "Standard.BruteForceByUser": _fires("console_brute_force", brute_force_threshold=1, root_brute_force_threshold=1),
 }
 # Mocks that decide a rule's outcome (rather than only its alert title, like geoinfo_from_ip):
 # Panther's new-account suppression answering "new", and its allow-list of external-IdP roles.
@@ -263,20 +263,20 @@ def test_brute_force_counts_only_failures_inside_a_burst(tmp_path):
     quick = [_failure(f"q{i}", T0 + dt.timedelta(minutes=i)) for i in range(4)]           # 4 in 3 min
     slow = [_failure(f"s{i}", T0 + dt.timedelta(hours=2, minutes=20 * i)) for i in range(3)]  # spread out
     session = _session(quick + slow, tmp_path, "2026-10-22T00:00:00Z", "2026-10-23T00:00:00Z")
-    rows = session.run("console_brute_force", threshold=4, window_minutes=5)
+    rows = session.run("console_brute_force", brute_force_threshold=4, brute_force_window_minutes=5)
     assert rows["event_ids"].tolist() == [[f"q{i}" for i in range(4)]]
     assert rows.loc[0, "event_count"] == 4 and rows.loc[0, "user_name"] == "alice"
-    assert len(session.run("console_brute_force", threshold=5, window_minutes=5)) == 0
-    assert session.run("console_brute_force", threshold=4, window_minutes=60)["event_count"].tolist() == [4]
-    assert session.run("console_brute_force", threshold=4, window_minutes=180)["event_count"].tolist() == [7]
+    assert len(session.run("console_brute_force", brute_force_threshold=5, brute_force_window_minutes=5)) == 0
+    assert session.run("console_brute_force", brute_force_threshold=4, brute_force_window_minutes=60)["event_count"].tolist() == [4]
+    assert session.run("console_brute_force", brute_force_threshold=4, brute_force_window_minutes=180)["event_count"].tolist() == [7]
 
 
 def test_spray_counts_hidden_names_as_distinct(tmp_path):
     hidden = [_failure(f"h{i}", T0 + dt.timedelta(minutes=i), user="HIDDEN_DUE_TO_SECURITY_REASONS") for i in range(4)]
     session = _session(hidden + [_failure("a", T0, user="alice")], tmp_path, "2026-10-22T00:00:00Z", "2026-10-23T00:00:00Z")
-    rows = session.run("console_password_spray", min_users=5)
+    rows = session.run("console_password_spray", spray_min_users=5)
     assert rows.loc[0, "user_count"] == 5 and rows.loc[0, "event_count"] == 5
-    assert len(session.run("console_password_spray", min_users=6)) == 0
+    assert len(session.run("console_password_spray", spray_min_users=6)) == 0
 
 
 def test_bad_parameters_fail_clearly(tmp_path):
@@ -286,7 +286,7 @@ def test_bad_parameters_fail_clearly(tmp_path):
     with pytest.raises(P.ParameterError, match="two-letter"):
         logins.findings(session, allowed_countries=["Germany"])
     with pytest.raises(P.ParameterError, match="below the minimum"):
-        session.run("console_brute_force", threshold=0)
+        session.run("console_brute_force", brute_force_threshold=0)
 
 
 # --- GeoIP: a MaxMind DB written per the spec (IPv4 tree, 24-bit records) ------------------

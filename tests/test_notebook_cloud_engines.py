@@ -10,7 +10,7 @@ IPython startup file (through its own IPYTHONDIR) that, before any notebook cell
 - lake: registers `FakeLakeService` (test_engine_lake.py), which runs the Lake-rendered SQL on a
   Lake-shaped DuckDB table of the demo records.
 
-Both hook in through `engines.config.add_session_hook`, so the notebook, trailbook's engines
+Both hook in through `trailbook.aws.add_session_hook`, so the notebook, trailbook's engines
 and pyathena run unchanged. Nothing test-only lives in the library.
 """
 
@@ -36,7 +36,7 @@ STARTUP = textwrap.dedent('''
     def _fake_aws():  # one function, so no name lands in the notebook's namespace (its strict check)
         import json, os, sys
         sys.path.insert(0, os.environ["FAKE_AWS_TESTS"])
-        from trailbook.engines import config
+        from trailbook import aws
         if os.environ["FAKE_AWS_ENGINE"] == "athena":
             import boto3
             from moto import mock_aws
@@ -51,12 +51,12 @@ STARTUP = textwrap.dedent('''
             state_manager.set_transition("athena::execution", {"progression": "immediate"})
             boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
             local = LocalEngine(connection=store.connect(os.environ["FAKE_AWS_STORE"], read_only=True))
-            config.add_session_hook(AthenaFromLocal(local, '"awsdatacatalog"."default"."cloudtrail"'))
+            aws.add_session_hook(AthenaFromLocal(local, '"awsdatacatalog"."default"."cloudtrail"'))
             return mock
         from test_engine_lake import FakeLakeService
         with open(os.environ["FAKE_AWS_RECORDS"]) as handle:
             lake = FakeLakeService(json.load(handle), os.environ["FAKE_AWS_EDS"])
-        config.add_session_hook(lambda session, engine: lake.install(session.events))
+        aws.add_session_hook(lambda session, engine: lake.install(session.events))
         return lake
 
     _fake_aws_backend = _fake_aws()

@@ -8,6 +8,7 @@
     -- severity: high                      (info | low | medium | high | critical)
     -- mitre: [T1078.004]
     -- engines: [local, athena, lake]
+    -- tags: [signin, console_logins]      (its area, which is its folder, then who uses it)
     -- parameters:
     --   start: {type: timestamp, description: Window start, inclusive (UTC)}
     --   end:   {type: timestamp, description: Window end, exclusive (UTC)}
@@ -98,6 +99,7 @@ class Query:
     references: tuple[str, ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     @property
     def is_detection(self) -> bool:
@@ -226,7 +228,7 @@ def _param_from_header(name: str, spec: Any, path: Path) -> P.Param:
 def load_query(path: Path) -> Query:
     path = Path(path)
     header, sql = parse_header(path.read_text(encoding="utf-8"), path)
-    required = ("name", "title", "kind", "description", "severity", "engines", "parameters")
+    required = ("name", "title", "kind", "description", "severity", "engines", "parameters", "tags")
     missing = [key for key in required if key not in header]
     if missing:
         raise CatalogError(f"{path.name}: header lacks {missing}")
@@ -251,6 +253,7 @@ def load_query(path: Path) -> Query:
         references=tuple(header.get("references") or ()),
         columns={str(k): str(v) for k, v in (header.get("columns") or {}).items()},
         notes={str(k): str(v) for k, v in (header.get("notes") or {}).items()},
+        tags=tuple(str(t) for t in header.get("tags") or ()),
     )
 
 
@@ -287,6 +290,10 @@ def validate(query: Query) -> list[str]:
     for engine in set(known) - set(query.engines):
         if engine not in query.notes:
             say(f"engine {engine!r} is not supported but notes.{engine} does not say why")
+    if not query.tags or any(not _NAME.match(tag) for tag in query.tags):
+        say(f"tags {list(query.tags)} must be a non-empty list of snake_case names")
+    elif query.path.parent.name != query.tags[0]:
+        say(f"the first tag names the query's area, its folder {query.path.parent.name!r}; got {query.tags[0]!r}")
     if len(query.description.strip()) < 20:
         say("description is too short to tell an analyst what this finds")
     for param in query.params.values():
@@ -368,6 +375,13 @@ def _validate_sql(query: Query) -> list[str]:
         if tuple(names[: len(FINDING_COLUMNS)]) != FINDING_COLUMNS:
             problems.append(f"a detection's leading output columns must be {list(FINDING_COLUMNS)}; got {names}")
     return problems
+
+
+def tagged(catalog: Mapping[str, Query], tag: str, *, engine: str | None = None,
+           kind: str = "detection") -> list[str]:
+    """Names of the queries of `kind` that carry `tag` (and run on `engine`, when given), sorted."""
+    return sorted(name for name, query in catalog.items() if tag in query.tags and query.kind == kind
+                  and (engine is None or engine in query.engines))
 
 
 def load_catalog(root: Path | str | None = None, *, strict: bool = True) -> dict[str, Query]:

@@ -19,9 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NoDataError, TrailbookError, UsageError
 
 
 def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -39,7 +37,7 @@ def _store_window(engine, days: int = 7) -> tuple[str, str]:
 
     first, last = engine.con.execute("SELECT min(eventtime), max(eventtime) FROM cloudtrail").fetchone()
     if first is None:
-        raise SystemExit("trailbook: the store holds no events; nothing to analyse")
+        raise NoDataError("the store holds no events; nothing to analyse")
     last_day = P.parse_timestamp(last).replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = P.parse_timestamp(first).replace(hour=0, minute=0, second=0, microsecond=0)
     end = last_day + dt.timedelta(days=1)
@@ -150,7 +148,7 @@ def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:
     values = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SystemExit(f"trailbook: -p expects NAME=VALUE, got {pair!r}")
+            raise UsageError(f"-p expects NAME=VALUE, got {pair!r}")
         name, value = pair.split("=", 1)
         values[name.strip()] = value
     return values
@@ -189,18 +187,13 @@ def cmd_collect_iam(args: argparse.Namespace) -> int:
 def cmd_policy(args: argparse.Namespace) -> int:
     import json
 
-    if args.what == "collect":
-        from .iam import required_iam_policy
+    from .aws import required_iam_policy
 
-        document = required_iam_policy(args.role_name)
-    else:
-        from .policy import required_iam_policy
-
-        scope = {k: v for k, v in {"region": args.region, "account_id": args.account_id,
-                                   "work_group": args.work_group, "database": args.database, "table": args.table,
-                                   "cloudtrail_bucket": args.cloudtrail_bucket, "results_bucket": args.results_bucket,
-                                   "event_data_store": args.event_data_store}.items() if v}
-        document = required_iam_policy(args.what, **scope)
+    scope = {k: v for k, v in {"region": args.region, "account_id": args.account_id,
+                               "work_group": args.work_group, "database": args.database, "table": args.table,
+                               "cloudtrail_bucket": args.cloudtrail_bucket, "results_bucket": args.results_bucket,
+                               "event_data_store": args.event_data_store, "role_name": args.role_name}.items() if v}
+    document = required_iam_policy(args.what, **scope)
     print(json.dumps(document, indent=2))
     return EXIT_OK
 
@@ -286,34 +279,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", nargs="+", help="regions for the GuardDuty posture check")
     p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     p.set_defaults(func=cmd_collect_iam)
+    _add_debug(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from .catalog import CatalogError
-    from .engines.base import EngineError
-    from .params import ParameterError
+def _add_debug(parser: argparse.ArgumentParser, top: bool = True) -> None:
+    """`--debug` anywhere on the command line: show tracebacks instead of one-line errors."""
+    parser.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="show the traceback of an error instead of one line")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_debug(child, top=False)
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every error a user can cause is one line on stderr and its exit code
+    (`trailbook.errors`); `--debug` shows the traceback instead."""
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ParameterError as exc:
-        print(f"trailbook: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (FileNotFoundError, NotADirectoryError, CatalogError, EngineError) as exc:
-        print(f"trailbook: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    except TrailbookError as exc:
+        return _fail(args, exc, exc.exit_code)
     except BrokenPipeError:
         # The reader (e.g. `| head`) closed the pipe: not an error worth a traceback.
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stdout for good
         except OSError:
             pass
         return EXIT_OK
     except KeyboardInterrupt:
         print("trailbook: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a permission, a path that is not what it should be
+        return _fail(args, exc, EXIT_FAILED)
+    except Exception as exc:  # a bug: still one line, with the way to see more
+        return _fail(args, exc, EXIT_FAILED, internal=True)
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int, internal: bool = False) -> int:
+    if getattr(args, "debug", False):
+        raise exc
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{text}: {exc.filename}"
+    prefix = f"internal error ({type(exc).__name__}): " if internal else ""
+    hint = " (rerun with --debug for the traceback)" if internal else ""
+    print(f"trailbook: {prefix}{' '.join(text.split())}{hint}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -55,6 +55,26 @@ def sql_string(value: str, what: str = "value") -> str:
     return "'" + _check_text(value, what).replace("'", "''") + "'"
 
 
+# --- identifiers ------------------------------------------------------------------------
+
+# Database and table names: always double-quoted when used; ':' admits Lake federation's "aws:cloudtrail".
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:-]{0,254}$")
+_CATALOG = re.compile(r"^[A-Za-z0-9_:-]{1,255}$")  # e.g. awsdatacatalog, or aws:cloudtrail
+
+
+def identifier(value: Any, what: str) -> str:
+    """A validated SQL identifier (database, table, data catalog)."""
+    pattern = _CATALOG if what == "catalog" else _IDENTIFIER
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ParameterError(f"{what} {value!r} is not a valid identifier (letters, digits, _, - and :)")
+    return value
+
+
+def quoted_identifier(*parts: str) -> str:
+    """`"a"."b"."c"` from validated identifiers: the identifier form of the one escaping path."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
 # --- timestamps -------------------------------------------------------------------------
 
 _RELATIVE = re.compile(r"^\s*(now)?\s*(?:([-+])\s*(\d+)\s*([dhm]))?\s*$", re.IGNORECASE)

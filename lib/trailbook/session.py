@@ -76,6 +76,10 @@ class Session:
         except KeyError:
             raise C.CatalogError(f"no query named {name!r} in the catalog") from None
 
+    def tagged(self, tag: str) -> list[str]:
+        """The catalog's detections with `tag` that run on this session's engine."""
+        return C.tagged(self.catalog, tag, engine=self.engine.name)
+
     def defaults_for(self, query: C.Query) -> dict[str, Any]:
         """The session window fills a query's start/end unless the caller gives them."""
         out: dict[str, Any] = {}

@@ -9,6 +9,7 @@
 -- severity: medium
 -- mitre: [T1021.004, T1098.004]
 -- engines: [local, athena, lake]
+-- tags: [execution, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

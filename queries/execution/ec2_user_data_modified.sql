@@ -8,6 +8,7 @@
 -- severity: high
 -- mitre: [T1059.009, T1578]
 -- engines: [local, athena, lake]
+-- tags: [execution, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -12,6 +12,7 @@
 -- severity: medium
 -- mitre: [T1525, T1546]
 -- engines: [local, athena, lake]
+-- tags: [execution, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

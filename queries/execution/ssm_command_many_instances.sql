@@ -10,6 +10,7 @@
 -- severity: medium
 -- mitre: [T1651, T1021.007]
 -- engines: [local, athena, lake]
+-- tags: [execution, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -10,6 +10,7 @@
 -- severity: high
 -- mitre: [T1537]
 -- engines: [local, athena, lake]
+-- tags: [guardrails, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

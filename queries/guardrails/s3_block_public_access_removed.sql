@@ -7,6 +7,7 @@
 -- severity: high
 -- mitre: [T1562.001, T1530]
 -- engines: [local, athena, lake]
+-- tags: [guardrails, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

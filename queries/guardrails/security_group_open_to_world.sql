@@ -9,6 +9,7 @@
 -- severity: medium
 -- mitre: [T1562.007]
 -- engines: [local, athena, lake]
+-- tags: [guardrails, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

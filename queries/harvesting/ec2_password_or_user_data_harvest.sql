@@ -9,6 +9,7 @@
 -- severity: medium
 -- mitre: [T1552.005, T1552]
 -- engines: [local, athena, lake]
+-- tags: [harvesting, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -10,6 +10,7 @@
 -- severity: high
 -- mitre: [T1555.006, T1552]
 -- engines: [local, athena, lake]
+-- tags: [harvesting, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

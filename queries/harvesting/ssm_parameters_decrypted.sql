@@ -10,6 +10,7 @@
 -- severity: high
 -- mitre: [T1552, T1555]
 -- engines: [local, athena, lake]
+-- tags: [harvesting, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

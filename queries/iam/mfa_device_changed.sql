@@ -9,6 +9,7 @@
 -- severity: medium
 -- mitre: [T1556.006, T1098.005]
 -- engines: [local, athena, lake]
+-- tags: [iam, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

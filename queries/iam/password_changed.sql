@@ -9,6 +9,7 @@
 -- severity: info
 -- mitre: [T1098]
 -- engines: [local, athena, lake]
+-- tags: [iam, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -13,6 +13,7 @@
 -- severity: high
 -- mitre: [T1098.003, T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [iam_escalation, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -9,6 +9,7 @@
 --   the CloudTrail Lake iam-access-key-activity sample (anchors.md 3.1).
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [incident]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

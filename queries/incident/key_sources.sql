@@ -8,6 +8,7 @@
 --   incident-response playbook credential-compromise query #2; anchors.md 3.2).
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [incident]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -9,6 +9,7 @@
 --   Follow spawned_key_id and spawned_arn with key_activity to see what those did.
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [incident]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -11,6 +11,7 @@
 -- severity: medium
 -- mitre: [T1580, T1087.004, T1069.003]
 -- engines: [local, athena, lake]
+-- tags: [keys, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

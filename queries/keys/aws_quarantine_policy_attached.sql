@@ -11,6 +11,7 @@
 -- severity: critical
 -- mitre: [T1552.001, T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [keys, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

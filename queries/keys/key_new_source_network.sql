@@ -12,6 +12,7 @@
 -- severity: medium
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [keys, key_hunt]
 -- parameters:
 --   baseline_start: {type: timestamp, default: start - 14d, description: Start of the trailing baseline (UTC); the baseline ends at start}
 --   start: {type: timestamp, description: Detection window start in UTC (inclusive)}

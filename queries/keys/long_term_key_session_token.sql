@@ -12,6 +12,7 @@
 -- severity: medium
 -- mitre: [T1550.001, T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [keys, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

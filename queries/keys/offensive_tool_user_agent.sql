@@ -12,6 +12,7 @@
 -- severity: high
 -- mitre: [T1078.004, T1588.002]
 -- engines: [local, athena, lake]
+-- tags: [keys, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

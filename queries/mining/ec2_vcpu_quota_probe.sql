@@ -11,6 +11,7 @@
 -- severity: medium
 -- mitre: [T1496, T1580]
 -- engines: [local, athena, lake]
+-- tags: [mining, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -10,6 +10,7 @@
 --   still works for principals created or changed in the trail.
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [permissions]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -10,6 +10,7 @@
 --   principal's policies grant after mapping event names to IAM actions).
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [permissions]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -9,6 +9,7 @@
 --   and hygiene analyses compare this with the IAM snapshot to name inactive principals and keys.
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [permissions]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -9,6 +9,7 @@
 -- severity: high
 -- mitre: [T1546, T1098]
 -- engines: [local, athena, lake]
+-- tags: [persistence, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

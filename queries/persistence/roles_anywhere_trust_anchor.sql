@@ -9,6 +9,7 @@
 -- severity: high
 -- mitre: [T1098.001, T1556]
 -- engines: [local, athena, lake]
+-- tags: [persistence, key_hunt]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

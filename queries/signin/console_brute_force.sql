@@ -2,19 +2,20 @@
 -- title: Console password brute force
 -- kind: detection
 -- description: >
---   At least `threshold` failed console sign-ins for one user name from one source IP within
---   `window_minutes` (root: `root_threshold`, lower because root should not sign in at all).
+--   At least `brute_force_threshold` failed console sign-ins for one user name from one source IP within
+--   `brute_force_window_minutes` (root: `root_brute_force_threshold`, lower because root should not sign in at all).
 --   Every failure inside such a burst is counted and listed. Root bursts are high severity.
 --   A burst followed by a success from the same IP is reported by console_login_after_failures.
 -- severity: medium
 -- mitre: [T1110.001]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
---   threshold: {type: int, default: 10, min: 1, description: Failures for one IAM user name within the window that make a burst}
---   root_threshold: {type: int, default: 5, min: 1, description: Failures for root within the window that make a burst}
---   window_minutes: {type: int, default: 15, min: 1, max: 10080, description: Length of the sliding window in minutes}
+--   brute_force_threshold: {type: int, default: 10, min: 1, description: Failures for one IAM user name within the window that make a burst}
+--   root_brute_force_threshold: {type: int, default: 5, min: 1, description: Failures for root within the window that make a burst}
+--   brute_force_window_minutes: {type: int, default: 15, min: 1, max: 10080, description: Length of the sliding window in minutes}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/001/
 WITH events AS (
@@ -43,9 +44,9 @@ starts AS (
     SELECT
         *,
         CASE
-            WHEN is_root THEN lead(ts, {{ root_threshold }} - 1) OVER (PARTITION BY recipientaccountid, user_name, sourceipaddress ORDER BY ts, eventid)
-            ELSE lead(ts, {{ threshold }} - 1) OVER (PARTITION BY recipientaccountid, user_name, sourceipaddress ORDER BY ts, eventid)
-        END - ts <= {{ window_minutes }} * 60 AS is_start
+            WHEN is_root THEN lead(ts, {{ root_brute_force_threshold }} - 1) OVER (PARTITION BY recipientaccountid, user_name, sourceipaddress ORDER BY ts, eventid)
+            ELSE lead(ts, {{ brute_force_threshold }} - 1) OVER (PARTITION BY recipientaccountid, user_name, sourceipaddress ORDER BY ts, eventid)
+        END - ts <= {{ brute_force_window_minutes }} * 60 AS is_start
     FROM failures
 ),
 -- A failure belongs to a burst when the latest burst start at or before it is within the window.
@@ -59,7 +60,7 @@ members AS (
             ) AS last_start
         FROM starts
     ) AS marked
-    WHERE ts - last_start <= {{ window_minutes }} * 60
+    WHERE ts - last_start <= {{ brute_force_window_minutes }} * 60
 )
 SELECT
     {{ detection }} AS detection,

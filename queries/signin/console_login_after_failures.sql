@@ -2,18 +2,19 @@
 -- title: Successful console sign-in after failures from the same source
 -- kind: detection
 -- description: >
---   A successful console sign-in from an IP that had at least `min_failures` failed sign-ins
---   (for any user name) in the `lookback_minutes` before it. Guessing that ends in a success is the
+--   A successful console sign-in from an IP that had at least `min_failures_before_success` failed sign-ins
+--   (for any user name) in the `success_lookback_minutes` before it. Guessing that ends in a success is the
 --   classic sign of a password that was brute-forced, sprayed or phished. The finding lists the
 --   failures and the success; root is critical, anyone else high.
 -- severity: high
 -- mitre: [T1110, T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
---   min_failures: {type: int, default: 3, min: 1, description: Failures from the IP before the success}
---   lookback_minutes: {type: int, default: 1440, min: 1, max: 43200, description: How far before the success failures count}
+--   min_failures_before_success: {type: int, default: 3, min: 1, description: Failures from the IP before the success}
+--   success_lookback_minutes: {type: int, default: 1440, min: 1, max: 43200, description: How far before the success failures count}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/
 WITH events AS (
@@ -48,7 +49,7 @@ pairs AS (
      AND f.sourceipaddress = s.sourceipaddress
      AND NOT f.succeeded
      AND f.ts <= s.ts
-     AND f.ts >= s.ts - {{ lookback_minutes }} * 60
+     AND f.ts >= s.ts - {{ success_lookback_minutes }} * 60
     WHERE s.succeeded
 ),
 qualifying AS (
@@ -57,7 +58,7 @@ qualifying AS (
     FROM pairs
     GROUP BY success_id, success_time, recipientaccountid, sourceipaddress, principal_arn, user_name,
              is_root, useragent, awsregion
-    HAVING count(*) >= {{ min_failures }}
+    HAVING count(*) >= {{ min_failures_before_success }}
 ),
 -- The evidence of each finding: its successes and the failures that preceded them.
 members AS (

@@ -9,6 +9,7 @@
 -- severity: medium
 -- mitre: [T1110, T1621]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -10,6 +10,7 @@
 -- severity: medium
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   baseline_start: {type: timestamp, default: start - 14d, description: Baseline start in UTC (inclusive); the baseline ends at start}
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}

@@ -7,6 +7,7 @@
 --   carry no ARN, so user_name is the key that failures and successes share.
 -- severity: info
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -2,19 +2,20 @@
 -- title: Console password spraying
 -- kind: detection
 -- description: >
---   One source IP fails console sign-in for at least `min_users` distinct user names within
---   `window_minutes`: someone trying a few common passwords against many accounts, which stays
+--   One source IP fails console sign-in for at least `spray_min_users` distinct user names within
+--   `spray_window_minutes`: someone trying a few common passwords against many accounts, which stays
 --   under per-user lockout and brute-force thresholds. Every failure inside such a window is
 --   listed; user_names holds the names tried. If root is among them the finding is high. AWS logs
 --   names that are not IAM users as HIDDEN_DUE_TO_SECURITY_REASONS; each such attempt counts as a name.
 -- severity: medium
 -- mitre: [T1110.003]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
---   min_users: {type: int, default: 5, min: 1, description: Distinct user names failing from one IP within the window}
---   window_minutes: {type: int, default: 60, min: 1, max: 10080, description: Length of the sliding window in minutes}
+--   spray_min_users: {type: int, default: 5, min: 1, description: Distinct user names failing from one IP within the window}
+--   spray_window_minutes: {type: int, default: 60, min: 1, max: 10080, description: Length of the sliding window in minutes}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/003/
 WITH events AS (
@@ -45,9 +46,9 @@ sprays AS (
       ON b.recipientaccountid = a.recipientaccountid
      AND b.sourceipaddress = a.sourceipaddress
      AND b.ts >= a.ts
-     AND b.ts <= a.ts + {{ window_minutes }} * 60
+     AND b.ts <= a.ts + {{ spray_window_minutes }} * 60
     GROUP BY a.recipientaccountid, a.sourceipaddress, a.ts
-    HAVING count(DISTINCT b.name_tried) >= {{ min_users }}
+    HAVING count(DISTINCT b.name_tried) >= {{ spray_min_users }}
 ),
 members AS (
     SELECT DISTINCT f.eventtime, f.eventid, f.eventname, f.recipientaccountid, f.awsregion,
@@ -57,7 +58,7 @@ members AS (
       ON f.recipientaccountid = s.recipientaccountid
      AND f.sourceipaddress = s.sourceipaddress
      AND f.ts >= s.anchor_ts
-     AND f.ts <= s.anchor_ts + {{ window_minutes }} * 60
+     AND f.ts <= s.anchor_ts + {{ spray_window_minutes }} * 60
 )
 SELECT
     {{ detection }} AS detection,

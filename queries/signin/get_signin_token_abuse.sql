@@ -8,6 +8,7 @@
 -- severity: medium
 -- mitre: [T1550.001]
 -- engines: [local, athena, lake]
+-- tags: [signin, console_logins]
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -1,7 +1,8 @@
 """The access-key hunt: "is any key being misused?", and per-key activity for the heatmap.
 
-The hunt runs every detection of the key-misuse and guardrail areas of the catalog (the
-folders in HUNT_AREAS, plus the seed `cloudtrail_logging_disabled`) over the session window.
+The hunt runs every detection the catalog tags `key_hunt` (the key-misuse, escalation,
+persistence, harvesting, execution, mining and guardrail areas, and CloudTrail stopped) over
+the session window.
 First-seen detections compare the window with a trailing baseline that ends where the window
 starts; its length is `baseline_days`. Thresholds are catalog parameters: pass them by name
 and every detection that declares that name receives the value.
@@ -18,22 +19,14 @@ from .. import findings as F
 from .. import params as P
 from ..session import Session
 
-# Catalog folders (under queries/) whose detections make up the hunt.
-HUNT_AREAS = ("keys", "iam_escalation", "persistence", "harvesting", "execution", "mining", "guardrails")
-# Detections from other folders that belong to the story (the seed CloudTrail query).
-HUNT_EXTRA = ("cloudtrail_logging_disabled",)
+# The catalog tag of the hunt's detections.
+HUNT_TAG = "key_hunt"
 DEFAULT_BASELINE_DAYS = 21
 
 
 def hunt_queries(session: Session) -> list[str]:
     """Names of the hunt's detections that run on the session's engine, in catalog order."""
-    names = []
-    for name, query in session.catalog.items():
-        if not query.is_detection or session.engine.name not in query.engines:
-            continue
-        if query.path.parent.name in HUNT_AREAS or name in HUNT_EXTRA:
-            names.append(name)
-    return sorted(names)
+    return session.tagged(HUNT_TAG)
 
 
 def baseline_start_for(session: Session, baseline_days: int) -> dt.datetime:

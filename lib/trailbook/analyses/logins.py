@@ -20,25 +20,15 @@ from .. import params as P
 from ..geoip import GeoIP
 
 TIMELINE_QUERY = "console_logins"
-# Every detection this analysis runs, in the order the notebook explains them.
-DETECTIONS = (
-    "root_activity",
-    "console_login_without_mfa",
-    "console_login_federated",
-    "console_login_failures",
-    "console_brute_force",
-    "console_password_spray",
-    "console_login_after_failures",
-    "console_login_mfa_failure",
-    "console_login_new_source",
-    "console_login_outside_allowed_ranges",
-    "login_profile_changed_by_other",
-    "password_changed",
-    "mfa_device_changed",
-    "get_signin_token_abuse",
-)
+# The catalog tag of every detection this analysis runs.
+TAG = "console_logins"
 COUNTRY_DETECTION = "console_login_outside_allowed_countries"
 COUNTRY_MITRE = ["T1078.004"]
+
+
+def detections(session: Any) -> list[str]:
+    """The sign-in detections of the catalog (tag `console_logins`) that run on the session's engine."""
+    return session.tagged(TAG)
 
 
 def login_timeline(session: Any) -> pd.DataFrame:
@@ -162,7 +152,7 @@ def findings(
     baseline_days: int = 14,
     brute_force_threshold: int = 10,
     root_brute_force_threshold: int = 5,
-    window_minutes: int = 15,
+    brute_force_window_minutes: int = 15,
     spray_min_users: int = 5,
     spray_window_minutes: int = 60,
     min_failures_before_success: int = 3,
@@ -171,7 +161,8 @@ def findings(
     allowed_countries: Sequence[str] = (),
     geoip_db: str = "",
 ) -> pd.DataFrame:
-    """Run every sign-in detection with the notebook's thresholds; add the country check; most severe first.
+    """Run every sign-in detection (catalog tag `console_logins`) with the notebook's thresholds, each
+    passed by its own name to the detections that declare it; add the country check; most severe first.
 
     The result's `attrs["notes"]` (see `notes`) says which checks ran and which were skipped.
     """
@@ -181,18 +172,17 @@ def findings(
     cidrs = _check_cidrs(allowed_cidrs)
     countries = _check_countries(allowed_countries)
     baseline_start = session.start - dt.timedelta(days=baseline_days)
-    values: dict[str, dict[str, Any]] = {
-        "console_brute_force": {"threshold": brute_force_threshold, "root_threshold": root_brute_force_threshold,
-                                "window_minutes": window_minutes},
-        "console_password_spray": {"min_users": spray_min_users, "window_minutes": spray_window_minutes},
-        "console_login_after_failures": {"min_failures": min_failures_before_success,
-                                         "lookback_minutes": success_lookback_minutes},
-        "console_login_new_source": {"baseline_start": baseline_start},
-        "console_login_outside_allowed_ranges": {"allowed_cidrs": list(cidrs)},
+    values: dict[str, Any] = {
+        "brute_force_threshold": brute_force_threshold, "root_brute_force_threshold": root_brute_force_threshold,
+        "brute_force_window_minutes": brute_force_window_minutes, "spray_min_users": spray_min_users,
+        "spray_window_minutes": spray_window_minutes, "min_failures_before_success": min_failures_before_success,
+        "success_lookback_minutes": success_lookback_minutes, "baseline_start": baseline_start,
+        "allowed_cidrs": list(cidrs),
     }
     notes = [f"Window {P.iso(session.start)} to {P.iso(session.end)}; new-source baseline from "
              f"{P.iso(baseline_start)} ({baseline_days} days)."]
-    frames = [session.run(name, **values.get(name, {})) for name in DETECTIONS]
+    names = detections(session)
+    frames = [session.detect(names, **values)]
     notes.append("IP allow-list: " + (f"checked against {', '.join(cidrs)}." if cidrs
                                       else "not checked (allowed_cidrs is empty)."))
     if not countries:
@@ -214,6 +204,7 @@ def findings(
                 result["source_ip"].map(lambda ip: geoip.country(ip) in countries)
         result = result[~allowed_by_country].reset_index(drop=True)
     result.attrs["notes"] = notes
+    result.attrs["detections"] = names
     return result
 
 
@@ -227,7 +218,7 @@ def notes(found: pd.DataFrame) -> Notes:
 
 def by_detection(found: pd.DataFrame) -> pd.DataFrame:
     """Counts of findings per detection and severity, every detection listed (zero when it found nothing)."""
-    names = list(DETECTIONS) + ([COUNTRY_DETECTION] if COUNTRY_DETECTION in set(found.get("detection", [])) else [])
+    names = list(found.attrs.get("detections") or sorted(set(found.get("detection", [])))) + ([COUNTRY_DETECTION] if COUNTRY_DETECTION in set(found.get("detection", [])) else [])
     rows = []
     for name in names:
         part = found[found["detection"].eq(name)] if not found.empty else found

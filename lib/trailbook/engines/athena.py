@@ -3,8 +3,7 @@
 The Athena CloudTrail table (see `ddl.py`) has exactly the local store's columns, so the SQL
 sent to Athena is the local engine's Trino text with the table name as the only difference:
 `source` is `"<catalog>"."<database>"."<table>"` (validated identifiers) and `time_filter` is
-the shared partition predicate (`catalog.partition_time_filter`) plus the account/region scope
-(`engines.local.scope_filter`). Partition projection turns the `date_partition` bounds into
+the shared partition predicate plus the account/region scope (`engines.sql`). Partition projection turns the `date_partition` bounds into
 the only S3 prefixes read.
 
 Values are rendered into the SQL by `params` (the catalog's one validated rendering path),
@@ -27,7 +26,7 @@ QueryQueueTimeInMillis, TotalExecutionTimeInMillis, whether a previous result wa
 and the cost at $5 per TB (`base.scan_cost_usd`).
 
 Federated Lake data: with `layout: lake`, `database: "aws:cloudtrail"` and `table: <event data
-store id>`, the source is the Lake reshaping subquery (`lake.lake_source`) over the federated
+store id>`, the source is the Lake reshaping subquery (`engines.sql.lake_source`) over the federated
 table, so the same catalog runs in Athena over a CloudTrail Lake event data store.
 """
 
@@ -41,11 +40,13 @@ from typing import Any
 
 import pandas as pd
 
+from .. import aws
 from .. import params as P
-from . import config as C
+from ..errors import UsageError
+from . import settings as S
 from .base import BudgetExceeded, Engine, EngineError, QueryStats, scan_cost_usd
-from .lake import lake_source, parse_text_array
-from .sql import partition_time_filter, scope_filter
+from .converter import parse_text_array
+from .sql import lake_source, partition_time_filter, scope_filter
 
 LAYOUTS = ("trail", "lake")
 
@@ -74,23 +75,23 @@ def _cursor_class() -> type:
 
 
 class AthenaEngine(Engine):
-    """Athena. Settings: see `engines.config.SETTINGS['athena']` (kwargs, config file or env)."""
+    """Athena. Settings: see `engines.settings.SETTINGS['athena']` (kwargs, config file or env)."""
 
     name = "athena"
 
     def __init__(self, accounts: Sequence[str] = (), regions: Sequence[str] = (), *,
                  connection: Any = None, session: Any = None, **options: Any) -> None:
-        self.settings = C.resolve("athena", options)
+        self.settings = S.resolve("athena", options)
         if self.settings["layout"] not in LAYOUTS:
-            raise EngineError(f"layout must be one of {LAYOUTS}, not {self.settings['layout']!r}")
-        self.table_sql = C.quoted(C.catalog_name(self.settings["catalog"]),
-                                  C.identifier(self.settings["database"], "database"),
-                                  C.identifier(self.settings["table"], "table"))
+            raise UsageError(f"layout must be one of {LAYOUTS}, not {self.settings['layout']!r}")
+        self.table_sql = P.quoted_identifier(P.identifier(self.settings["catalog"], "catalog"),
+                                             P.identifier(self.settings["database"], "database"),
+                                             P.identifier(self.settings["table"], "table"))
         self.accounts = tuple(P.coerce("list[account_id]", accounts, "accounts"))
         self.regions = tuple(P.coerce("list[region]", regions, "regions"))
         staging = self.settings["s3_staging_dir"]
         if staging and not staging.startswith("s3://"):
-            raise EngineError(f"s3_staging_dir must be an s3:// location, not {staging!r}")
+            raise UsageError(f"s3_staging_dir must be an s3:// location, not {staging!r}")
         if connection is None:
             connection = self._connect(session)
         self.connection = connection
@@ -99,7 +100,7 @@ class AthenaEngine(Engine):
         from pyathena import connect
         from pyathena.util import RetryConfig
 
-        session = session or C.boto3_session("athena", region=self.settings["region"], profile=self.settings["profile"])
+        session = session or aws.session("athena", region=self.settings["region"], profile=self.settings["profile"])
         kwargs: dict[str, Any] = {
             "session": session,
             "region_name": session.region_name,
@@ -107,7 +108,8 @@ class AthenaEngine(Engine):
             "schema_name": self.settings["database"],
             "poll_interval": self.settings["poll_interval"],
             "kill_on_interrupt": True,
-            "retry_config": RetryConfig(attempt=max(self.settings["retry_attempts"], 1), multiplier=0.2, max_delay=20),
+            "retry_config": RetryConfig(exceptions=tuple(aws.THROTTLING_CODES),
+                                        attempt=max(self.settings["retry_attempts"], 1), multiplier=0.2, max_delay=20),
         }
         if self.settings["s3_staging_dir"]:
             kwargs["s3_staging_dir"] = self.settings["s3_staging_dir"]

@@ -29,117 +29,24 @@ EventsScanned, EventsMatched, the run time and the query id are recorded for the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
+from .. import aws
 from .. import params as P
-from .. import schema
-from ..contract import FINDING_COLUMNS
-from . import config as C
+from . import settings as S
 from .base import BudgetExceeded, Engine, EngineError, QueryStats
-from .sql import partition_time_filter, scope_filter
+from .converter import output_columns, rows_to_frame
+from .sql import lake_source, partition_time_filter, scope_filter
 
 MAX_STATEMENT_CHARS = 10_000  # StartQuery QueryStatement (botocore model, max 10000)
 LAKE_USD_PER_GB = 0.005
 TERMINAL = ("FINISHED", "FAILED", "CANCELLED", "TIMED_OUT")
 _EDS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,127}$")
-
-# Lake's own string columns with the Athena table's names (Lake column names are case-insensitive).
-NATIVE_COLUMNS = frozenset({
-    "eventversion", "eventsource", "eventname", "awsregion", "sourceipaddress", "useragent", "errorcode",
-    "errormessage", "requestid", "eventid", "eventtype", "apiversion", "recipientaccountid", "sharedeventid",
-    "vpcendpointid", "eventcategory",
-})
-# Lake columns that may be boolean there but are 'true'/'false' text in the Athena table.
-NATIVE_AS_TEXT = frozenset({"readonly", "sessioncredentialfromconsole"})
-# CloudTrail's camelCase JSON keys for the schema's lower-case nested field names.
-JSON_KEYS = {
-    "principalid": "principalId", "accountid": "accountId", "invokedby": "invokedBy", "accesskeyid": "accessKeyId",
-    "username": "userName", "onbehalfof": "onBehalfOf", "userid": "userId", "identitystorearn": "identityStoreArn",
-    "sessioncontext": "sessionContext", "mfaauthenticated": "mfaAuthenticated", "creationdate": "creationDate",
-    "sessionissuer": "sessionIssuer", "ec2roledelivery": "ec2RoleDelivery",
-    "webidfederationdata": "webIdFederationData", "federatedprovider": "federatedProvider",
-    "updatedfields": "updatedFields", "originalrequestid": "originalRequestID", "originaleventid": "originalEventID",
-    "tlsversion": "tlsVersion", "ciphersuite": "cipherSuite", "clientprovidedhostheader": "clientProvidedHostHeader",
-}
-# Where a key differs by parent: resources[].ARN is upper case in CloudTrail records.
-JSON_KEY_OVERRIDES = {("resources", "arn"): "ARN"}
-
-
-# --- the source fragment ---------------------------------------------------------------------
-
-def trino_type(typ: Any) -> str:
-    if typ in (schema.STRING, schema.JSON):
-        return "VARCHAR"
-    kind = typ[0]
-    if kind == "struct":
-        return "ROW(" + ",".join(f"{name} {trino_type(t)}" for name, t in typ[1]) + ")"
-    if kind == "array":
-        return f"ARRAY({trino_type(typ[1])})"
-    if kind == "map":
-        return f"MAP({trino_type(typ[1])},{trino_type(typ[2])})"
-    raise ValueError(f"unknown schema type {typ!r}")
-
-
-def _key(parent: str, name: str) -> str:
-    return JSON_KEY_OVERRIDES.get((parent, name), JSON_KEYS.get(name, name))
-
-
-def _from_json(base: str, path: str, typ: Any, parent: str) -> str:
-    """A Trino expression for the value at JSON `path` (no leading '$') of text `base`.
-
-    A struct is a ROW cast to its named type; an absent object is NULL (not a row of NULLs),
-    as in the S3 table.
-    """
-    if typ == schema.STRING:
-        return f"json_extract_scalar({base},'${path}')"
-    if typ == schema.JSON:
-        return f"NULLIF(json_format(json_extract({base},'${path}')),'null')"
-    kind = typ[0]
-    if kind == "struct":
-        row = "ROW(" + ",".join(_from_json(base, f"{path}.{_key(parent, n)}", t, n) for n, t in typ[1]) + ")"
-        return row if not path else f"IF(json_extract({base},'${path}') IS NULL,NULL,CAST({row} AS {trino_type(typ)}))"
-    if kind == "map":
-        return f"CAST(json_extract({base},'${path}') AS {trino_type(typ)})"
-    if kind == "array" and isinstance(typ[1], tuple) and typ[1][0] == "struct":
-        element = _from_json("r", "", typ[1], parent)
-        return f"transform(CAST(json_extract({base},'${path}') AS ARRAY(JSON)),r->CAST({element} AS {trino_type(typ[1])}))"
-    raise ValueError(f"no Lake reshaping for type {typ!r}")
-
-
-def _column(name: str, typ: Any) -> str:
-    if name in NATIVE_COLUMNS:
-        return name
-    if name in NATIVE_AS_TEXT:
-        return f"CAST({name} AS VARCHAR) AS {name}"
-    if name == "eventtime":
-        return "date_format(eventtime,'%Y-%m-%dT%H:%i:%sZ') AS eventtime"
-    if name == "useridentity":  # always present; `u` is its JSON, extracted once
-        return f"CAST({_from_json('u', '', typ, name)} AS {trino_type(typ)}) AS useridentity"
-    return f"{_from_json('j', '.' + schema.CAMEL[name], typ, name)} AS {name}"
-
-
-def reshaped_columns() -> list[str]:
-    """The select list that turns a Lake row into an Athena CloudTrail table row (with partitions)."""
-    cols = [_column(name, typ) for name, typ in schema.COLUMNS]
-    cols += ["recipientaccountid AS account_partition", "awsregion AS region_partition",
-             "date_format(eventtime,'%Y/%m/%d') AS date_partition"]
-    return cols
-
-
-def lake_source(from_sql: str, start: dt.datetime, end: dt.datetime) -> str:
-    """A subquery over a Lake-shaped table (`from_sql`, already quoted) with the Athena table's columns.
-
-    The window bounds the native eventTime inside, so Lake scans only the window.
-    """
-    inner = (f"SELECT *,eventjson AS j,json_extract(eventjson,'$.userIdentity') AS u FROM {from_sql} "
-             f"WHERE eventtime >= {P.timestamp_literal(start)} AND eventtime < {P.timestamp_literal(end)}")
-    return f"(SELECT {','.join(reshaped_columns())} FROM ({inner}))"
 
 
 def event_data_store_id(value: str) -> str:
@@ -152,138 +59,18 @@ def event_data_store_id(value: str) -> str:
     return text
 
 
-# --- typing Lake's text ----------------------------------------------------------------------
-
-FINDING_TYPES = {"event_count": "int", "event_names": "list[string]", "event_ids": "list[string]",
-                 "mitre": "list[string]"}
-_ARRAY_TYPE = re.compile(r"^(?:list\[(.+)\]|array\s*[(<](.+)[)>])$")
-
-
-def parse_text_array(text: Any) -> list | None:
-    """A list from an array's text form: JSON (`["a","b"]`) or Trino's (`[a, b]`). Trino's form cannot
-    carry elements that contain ', ' unambiguously; such values are split there (documented gap)."""
-    if text is None:
-        return None
-    if isinstance(text, (list, tuple)):
-        return list(text)
-    if hasattr(text, "tolist") and not isinstance(text, str):  # a numpy array (already typed)
-        return list(text.tolist())
-    value = str(text).strip()
-    if not (value.startswith("[") and value.endswith("]")):
-        raise EngineError(f"expected an array, got {value[:80]!r}")
-    try:
-        parsed = json.loads(value)
-        if isinstance(parsed, list):
-            return parsed
-    except ValueError:
-        pass
-    inner = value[1:-1].strip()
-    return [] if not inner else [part.strip() for part in inner.split(", ")]
-
-
-def _scalar_converter(type_name: str) -> Callable[[Any], Any]:
-    t = type_name.strip().lower()
-    if t in ("string", "varchar", "text", "json", "char"):
-        return lambda v: v
-    if t in ("int", "integer", "bigint", "smallint", "tinyint", "long"):
-        return lambda v: None if v is None or v == "" else int(v)
-    if t in ("float", "double", "real", "decimal", "number"):
-        return lambda v: None if v is None or v == "" else float(v)
-    if t in ("bool", "boolean"):
-        def to_bool(v: Any) -> Any:
-            if v is None or v == "":
-                return None
-            if str(v).lower() in ("true", "false"):
-                return str(v).lower() == "true"
-            raise EngineError(f"expected true or false, got {v!r}")
-        return to_bool
-    if t in ("timestamp", "date", "datetime"):
-        def to_time(v: Any) -> Any:
-            if v is None or v == "":
-                return None
-            stamp = pd.Timestamp(v)
-            return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return to_time
-    raise EngineError(f"unknown declared column type {type_name!r}")
-
-
-def converter(type_name: str) -> Callable[[Any], Any]:
-    match = _ARRAY_TYPE.match(type_name.strip().lower())
-    if match or type_name.strip().lower() in ("array", "list"):
-        inner = _scalar_converter((match.group(1) or match.group(2)) if match else "string")
-        return lambda v: None if v is None else [inner(x if not isinstance(x, (int, float)) else str(x))
-                                                 if x is not None else None for x in parse_text_array(v)]
-    return _scalar_converter(type_name)
-
-
-def type_frame(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
-    """Convert text columns to their declared types (detections' finding columns are known)."""
-    types = dict(columns or {})
-    if set(FINDING_COLUMNS) <= set(frame.columns):
-        types = {**FINDING_TYPES, **types}
-    out = frame.copy()
-    for name, type_name in types.items():
-        if name not in out.columns:
-            continue
-        convert = converter(type_name)
-        try:
-            values = [convert(v) for v in out[name]]
-        except (ValueError, TypeError) as exc:
-            raise EngineError(f"column {name!r} is declared {type_name} but holds {exc}") from exc
-        if type_name.strip().lower() in ("int", "integer", "bigint", "smallint", "tinyint", "long"):
-            out[name] = pd.array(values, dtype="Int64")
-        else:
-            out[name] = pd.Series(values, index=out.index, dtype="object")
-    return out
-
-
-def output_columns(sql: str) -> list[str]:
-    """The statement's output column names, in order ([] when they cannot be known, e.g. `SELECT *`).
-
-    Taken from the SQL, not the rows, so a column that is NULL in every row still exists.
-    """
-    import sqlglot
-
-    try:
-        names = sqlglot.parse_one(sql, read="trino").named_selects
-    except Exception:  # Lake will report the syntax error itself
-        return []
-    return [] if "*" in names else list(names)
-
-
-def rows_to_frame(rows: Sequence[Sequence[Mapping[str, str]]], columns: Mapping[str, str] | None,
-                  names: Sequence[str] = ()) -> pd.DataFrame:
-    """Lake's QueryResultRows (each row a list of one-entry {column: text} maps) as a typed DataFrame.
-
-    `names` are the expected output columns; a column absent from a row is NULL there.
-    """
-    names = list(names)
-    records: list[dict[str, Any]] = []
-    for row in rows:
-        record: dict[str, Any] = {}
-        for cell in row:
-            for key, value in cell.items():
-                record[key] = value
-                if key not in names:
-                    names.append(key)
-        records.append(record)
-    if not names and columns:
-        names = list(columns)
-    frame = pd.DataFrame([[r.get(n) for n in names] for r in records], columns=names, dtype="object")
-    return type_frame(frame, columns)
-
 
 # --- the engine --------------------------------------------------------------------------------
 
 class LakeEngine(Engine):
-    """CloudTrail Lake. Settings: see `engines.config.SETTINGS['lake']` (kwargs, config file or env)."""
+    """CloudTrail Lake. Settings: see `engines.settings.SETTINGS['lake']` (kwargs, config file or env)."""
 
     name = "lake"
 
     def __init__(self, accounts: Sequence[str] = (), regions: Sequence[str] = (), *,
                  client: Any = None, session: Any = None, sleep: Callable[[float], None] = time.sleep,
                  **options: Any) -> None:
-        self.settings = C.resolve("lake", options)
+        self.settings = S.resolve("lake", options)
         if not self.settings["event_data_store"]:
             raise EngineError("the lake engine needs event_data_store (id or ARN): set it in the config "
                               "file's lake section, as a keyword, or in TRAILBOOK_LAKE_EVENT_DATA_STORE")
@@ -293,23 +80,24 @@ class LakeEngine(Engine):
         self.accounts = tuple(P.coerce("list[account_id]", accounts, "accounts"))
         self.regions = tuple(P.coerce("list[region]", regions, "regions"))
         if client is None:
-            session = session or C.boto3_session("lake", region=self.settings["region"],
+            session = session or aws.session("lake", region=self.settings["region"],
                                                   profile=self.settings["profile"])
             client = session.client("cloudtrail")
         self.client = client
         self._sleep = sleep
+        self._retry = aws.RetryPolicy(max_attempts=max(self.settings["retry_attempts"], 1), base_delay_s=0.2,
+                                      max_delay_s=20.0)
         owner = self.settings["owner_account_id"]
         self._owner = {"EventDataStoreOwnerAccountId": P.coerce("account_id", owner, "owner_account_id")} if owner else {}
 
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
         return {
-            "source": lake_source(C.quoted(self.event_data_store), start, end),
+            "source": lake_source(P.quoted_identifier(self.event_data_store), start, end),
             "time_filter": partition_time_filter(start, end) + scope_filter(self.accounts, self.regions),
         }
 
     def _call(self, method: str, **kwargs: Any) -> dict:
-        return C.call_with_retry(getattr(self.client, method), self.settings["retry_attempts"],
-                                 sleep=self._sleep, **kwargs)
+        return self._retry.call(getattr(self.client, method), sleep=self._sleep, **kwargs)
 
     def _cancel(self, query_id: str) -> None:
         try:
@@ -321,7 +109,7 @@ class LakeEngine(Engine):
         """DescribeQuery until the query ends, with backoff; timeout and over-budget scans cancel it."""
         began = time.monotonic()
         limit = self.settings["max_bytes_per_query"]
-        for delay in C.backoff_delays(self.settings["poll_interval"], self.settings["max_poll_interval"]):
+        for delay in aws.backoff_delays(self.settings["poll_interval"], self.settings["max_poll_interval"]):
             described = self._call("describe_query", QueryId=query_id, **self._owner)
             status = described.get("QueryStatus")
             scanned = (described.get("QueryStatistics") or {}).get("BytesScanned") or 0

@@ -1,4 +1,6 @@
-"""SQL fragments the engines share, owned by none of them: the time window and the scope.
+"""SQL fragments the engines share, owned by none of them: the time window, the scope, and the
+Lake reshape (a subquery that gives a Lake-shaped table the Athena CloudTrail table's columns,
+used by the lake engine and by Athena over a federated Lake table).
 
 Every value goes through `params` (the one escaping path).
 """
@@ -7,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from .. import params as P
+from .. import schema
 
 
 def window_days(start: dt.datetime, end: dt.datetime) -> tuple[str, str]:
@@ -38,3 +42,104 @@ def scope_filter(accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> s
     if regions:
         parts.append("region_partition IN (" + ", ".join(P.sql_string(r) for r in regions) + ")")
     return "".join(f" AND {p}" for p in parts)
+
+
+# --- the Lake reshape ---------------------------------------------------------------------------
+#
+# - `eventtime` is a Lake timestamp; the reshaped column is CloudTrail's ISO text, and the window is
+#   applied to the native timestamp inside the subquery, so Lake scans only the window;
+# - `requestParameters`, `responseElements`, `additionalEventData` are maps on Lake (nested objects
+#   flattened to text); the reshaped columns are the original JSON, taken from `eventJson`;
+# - struct columns are rebuilt from `eventJson` leaf by leaf, generated from `schema.COLUMNS`;
+# - partition columns are synthesised from recipientAccountId, awsRegion and eventTime.
+
+# Lake's own string columns with the Athena table's names (Lake column names are case-insensitive).
+NATIVE_COLUMNS = frozenset({
+    "eventversion", "eventsource", "eventname", "awsregion", "sourceipaddress", "useragent", "errorcode",
+    "errormessage", "requestid", "eventid", "eventtype", "apiversion", "recipientaccountid", "sharedeventid",
+    "vpcendpointid", "eventcategory",
+})
+# Lake columns that may be boolean there but are 'true'/'false' text in the Athena table.
+NATIVE_AS_TEXT = frozenset({"readonly", "sessioncredentialfromconsole"})
+# CloudTrail's camelCase JSON keys for the schema's lower-case nested field names.
+JSON_KEYS = {
+    "principalid": "principalId", "accountid": "accountId", "invokedby": "invokedBy", "accesskeyid": "accessKeyId",
+    "username": "userName", "onbehalfof": "onBehalfOf", "userid": "userId", "identitystorearn": "identityStoreArn",
+    "sessioncontext": "sessionContext", "mfaauthenticated": "mfaAuthenticated", "creationdate": "creationDate",
+    "sessionissuer": "sessionIssuer", "ec2roledelivery": "ec2RoleDelivery",
+    "webidfederationdata": "webIdFederationData", "federatedprovider": "federatedProvider",
+    "updatedfields": "updatedFields", "originalrequestid": "originalRequestID", "originaleventid": "originalEventID",
+    "tlsversion": "tlsVersion", "ciphersuite": "cipherSuite", "clientprovidedhostheader": "clientProvidedHostHeader",
+}
+# Where a key differs by parent: resources[].ARN is upper case in CloudTrail records.
+JSON_KEY_OVERRIDES = {("resources", "arn"): "ARN"}
+
+
+
+def trino_type(typ: Any) -> str:
+    if typ in (schema.STRING, schema.JSON):
+        return "VARCHAR"
+    kind = typ[0]
+    if kind == "struct":
+        return "ROW(" + ",".join(f"{name} {trino_type(t)}" for name, t in typ[1]) + ")"
+    if kind == "array":
+        return f"ARRAY({trino_type(typ[1])})"
+    if kind == "map":
+        return f"MAP({trino_type(typ[1])},{trino_type(typ[2])})"
+    raise ValueError(f"unknown schema type {typ!r}")
+
+
+def _key(parent: str, name: str) -> str:
+    return JSON_KEY_OVERRIDES.get((parent, name), JSON_KEYS.get(name, name))
+
+
+def _from_json(base: str, path: str, typ: Any, parent: str) -> str:
+    """A Trino expression for the value at JSON `path` (no leading '$') of text `base`.
+
+    A struct is a ROW cast to its named type; an absent object is NULL (not a row of NULLs),
+    as in the S3 table.
+    """
+    if typ == schema.STRING:
+        return f"json_extract_scalar({base},'${path}')"
+    if typ == schema.JSON:
+        return f"NULLIF(json_format(json_extract({base},'${path}')),'null')"
+    kind = typ[0]
+    if kind == "struct":
+        row = "ROW(" + ",".join(_from_json(base, f"{path}.{_key(parent, n)}", t, n) for n, t in typ[1]) + ")"
+        return row if not path else f"IF(json_extract({base},'${path}') IS NULL,NULL,CAST({row} AS {trino_type(typ)}))"
+    if kind == "map":
+        return f"CAST(json_extract({base},'${path}') AS {trino_type(typ)})"
+    if kind == "array" and isinstance(typ[1], tuple) and typ[1][0] == "struct":
+        element = _from_json("r", "", typ[1], parent)
+        return f"transform(CAST(json_extract({base},'${path}') AS ARRAY(JSON)),r->CAST({element} AS {trino_type(typ[1])}))"
+    raise ValueError(f"no Lake reshaping for type {typ!r}")
+
+
+def _column(name: str, typ: Any) -> str:
+    if name in NATIVE_COLUMNS:
+        return name
+    if name in NATIVE_AS_TEXT:
+        return f"CAST({name} AS VARCHAR) AS {name}"
+    if name == "eventtime":
+        return "date_format(eventtime,'%Y-%m-%dT%H:%i:%sZ') AS eventtime"
+    if name == "useridentity":  # always present; `u` is its JSON, extracted once
+        return f"CAST({_from_json('u', '', typ, name)} AS {trino_type(typ)}) AS useridentity"
+    return f"{_from_json('j', '.' + schema.CAMEL[name], typ, name)} AS {name}"
+
+
+def reshaped_columns() -> list[str]:
+    """The select list that turns a Lake row into an Athena CloudTrail table row (with partitions)."""
+    cols = [_column(name, typ) for name, typ in schema.COLUMNS]
+    cols += ["recipientaccountid AS account_partition", "awsregion AS region_partition",
+             "date_format(eventtime,'%Y/%m/%d') AS date_partition"]
+    return cols
+
+
+def lake_source(from_sql: str, start: dt.datetime, end: dt.datetime) -> str:
+    """A subquery over a Lake-shaped table (`from_sql`, already quoted) with the Athena table's columns.
+
+    The window bounds the native eventTime inside, so Lake scans only the window.
+    """
+    inner = (f"SELECT *,eventjson AS j,json_extract(eventjson,'$.userIdentity') AS u FROM {from_sql} "
+             f"WHERE eventtime >= {P.timestamp_literal(start)} AND eventtime < {P.timestamp_literal(end)}")
+    return f"(SELECT {','.join(reshaped_columns())} FROM ({inner}))"

@@ -4,19 +4,12 @@ Collect live (``collect_snapshot``) or open a stored snapshot (``load_snapshot``
 credential report on its own with ``parse_credential_report``.
 """
 
+from trailbook.aws import ReadOnlyViolation, RetryPolicy
 from trailbook.iam.collect import CollectSettings, collect_snapshot
 from trailbook.iam.credential_report import CredentialReportError, parse_credential_report
-from trailbook.iam.readonly import (
-    READ_ONLY_OPERATIONS,
-    ReadOnlyViolation,
-    install_read_only_guard,
-    required_iam_policy,
-)
-from trailbook.iam.retry import RetryPolicy
 from trailbook.iam.snapshot import AccountData, Snapshot, SnapshotError, load_snapshot, write_snapshot
 
 __all__ = [
-    "READ_ONLY_OPERATIONS",
     "AccountData",
     "CollectSettings",
     "CredentialReportError",
@@ -25,9 +18,7 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "collect_snapshot",
-    "install_read_only_guard",
     "load_snapshot",
     "parse_credential_report",
-    "required_iam_policy",
     "write_snapshot",
 ]

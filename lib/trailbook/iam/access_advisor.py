@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from trailbook.iam.retry import Caller
+from trailbook.aws import Caller
 
 Granularity = Literal["ACTION_LEVEL", "SERVICE_LEVEL"]
 GRANULARITIES: tuple[str, ...] = ("ACTION_LEVEL", "SERVICE_LEVEL")

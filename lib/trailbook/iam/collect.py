@@ -12,7 +12,7 @@ Per account (in this order, so asynchronous work overlaps):
 Credentials come from boto3's standard chain (environment, profiles, SSO, instance roles)
 unless a session is passed. With ``accounts`` and ``role_name`` each account is read through
 ``arn:<partition>:iam::<account>:role/<role_name>`` assumed with sts:AssumeRole, the only STS
-call made. Every session gets the read-only guard (``trailbook.iam.readonly``).
+call made. Every session gets the read-only guard (``trailbook.aws``, role ``collect``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from urllib.parse import unquote
 import boto3
 from botocore.exceptions import ClientError
 
+from trailbook.aws import Caller, Clock, RetryPolicy, SystemClock, error_code, install_read_only_guard
 from trailbook.iam.access_advisor import (
     GRANULARITIES,
     AccessAdvisorJob,
@@ -44,16 +45,9 @@ from trailbook.iam.access_advisor import (
 from trailbook.iam.context import FAILED, AccountContext, CollectionIncomplete
 from trailbook.iam.credential_report import CredentialReportError, parse_credential_report
 from trailbook.iam.posture import collect_posture, is_region_name
-from trailbook.iam.readonly import READ_ONLY_OPERATIONS, install_read_only_guard, required_iam_policy
-from trailbook.iam.retry import Caller, Clock, RetryPolicy, SystemClock, error_code
 from trailbook.iam.snapshot import AccountData, SnapshotErrorEntry, validate_account_id, write_snapshot
 
-__all__ = [
-    "READ_ONLY_OPERATIONS",
-    "CollectSettings",
-    "collect_snapshot",
-    "required_iam_policy",
-]
+__all__ = ["CollectSettings", "collect_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +143,7 @@ def collect_snapshot(
 
 
 def _prepare(session: boto3.Session, hook: Callable[[boto3.Session], None] | None) -> None:
-    install_read_only_guard(session)
+    install_read_only_guard(session, "collect")
     if hook is not None:
         hook(session)
 

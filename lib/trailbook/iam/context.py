@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from trailbook.iam.retry import Caller
+from trailbook.aws import Caller
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from trailbook.aws import error_code
 from trailbook.iam.context import FAILED, AccountContext
-from trailbook.iam.retry import error_code
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _ACTIVE_FINDINGS = {"status": {"eq": ["ACTIVE"]}}

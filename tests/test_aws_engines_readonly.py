@@ -3,7 +3,7 @@
 An allow-list hook on every boto3 session the engines create records each operation; the
 engines then run real catalog queries (Athena on moto, Lake on the fake service). Every
 operation seen must be allowed, and the only non-reads allowed are StartQueryExecution,
-StopQueryExecution, StartQuery and CancelQuery. The engines' own guard (policy.py) must refuse
+StopQueryExecution, StartQuery and CancelQuery. The engines' own guard (trailbook.aws) must refuse
 anything else before a request is built.
 """
 
@@ -16,9 +16,8 @@ import pytest
 
 from test_engine_athena import BUCKET, AthenaFromLocal, moto_athena  # noqa: F401
 from test_engine_lake import EDS_ID, FakeLakeService, aws_env, fixture_case, local_engine  # noqa: F401
-from trailbook import policy
+from trailbook import aws
 from trailbook.catalog import load_catalog
-from trailbook.engines import config as C
 from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.lake import LakeEngine
 from trailbook.session import Session
@@ -43,9 +42,9 @@ class Recorder:
 @pytest.fixture
 def recorder():
     rec = Recorder()
-    C.add_session_hook(rec)
+    aws.add_session_hook(rec)
     yield rec
-    C.remove_session_hook(rec)
+    aws.remove_session_hook(rec)
 
 
 def test_engines_make_only_allowed_calls(tmp_path, moto_athena, recorder):
@@ -55,14 +54,14 @@ def test_engines_make_only_allowed_calls(tmp_path, moto_athena, recorder):
     fake_athena = AthenaFromLocal(local, '"awsdatacatalog"."default"."cloudtrail"')
     fake_lake = FakeLakeService(records)
     lake_hook = lambda session, engine: fake_lake.install(session.events) if engine == "lake" else None  # noqa: E731
-    C.add_session_hook(fake_athena)
-    C.add_session_hook(lake_hook)
+    aws.add_session_hook(fake_athena)
+    aws.add_session_hook(lake_hook)
     try:
         athena = AthenaEngine(region="us-east-1", s3_staging_dir=f"s3://{BUCKET}/rb/", poll_interval=0.01)
         lake = LakeEngine(region="us-east-1", event_data_store=EDS_ID, poll_interval=0.0)
     finally:
-        C.remove_session_hook(fake_athena)
-        C.remove_session_hook(lake_hook)
+        aws.remove_session_hook(fake_athena)
+        aws.remove_session_hook(lake_hook)
     for engine in (athena, lake):
         session = Session(engine, start=start, end=end, catalog=CATALOG)
         assert len(session.detect(["root_activity", "console_login_without_mfa"])) > 0
@@ -71,8 +70,8 @@ def test_engines_make_only_allowed_calls(tmp_path, moto_athena, recorder):
             ("athena", "s3", "GetObject"), ("lake", "cloudtrail", "StartQuery"),
             ("lake", "cloudtrail", "DescribeQuery"), ("lake", "cloudtrail", "GetQueryResults")} <= seen
     for engine, service, operation in seen:
-        assert policy.allowed(engine, service, operation), f"{engine} called {service}:{operation}"
-        assert operation.startswith(READ_PREFIXES) or operation in policy.QUERY_LIFECYCLE, operation
+        assert aws.allowed(engine, service, operation), f"{engine} called {service}:{operation}"
+        assert operation.startswith(READ_PREFIXES) or operation in aws.QUERY_LIFECYCLE, operation
 
 
 @pytest.mark.parametrize("engine,service,call,kwargs", [
@@ -86,28 +85,28 @@ def test_engines_make_only_allowed_calls(tmp_path, moto_athena, recorder):
     ("lake", "cloudtrail", "enable_federation", {"EventDataStore": EDS_ID, "FederationRoleArn": "arn:aws:iam::111122223333:role/r"}),
 ])
 def test_engine_sessions_refuse_mutating_calls(engine, service, call, kwargs, aws_env):
-    session = C.boto3_session(engine, region="us-east-1", profile=None)
+    session = aws.session(engine, region="us-east-1")
     client = session.client(service)
     sent: list[str] = []
     client.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
-    with pytest.raises(policy.ReadOnlyViolation, match=f"refusing {service}:"):
+    with pytest.raises(aws.ReadOnlyViolation, match=f"refusing {service}:"):
         getattr(client, call)(**kwargs)
     assert sent == []  # refused before any request was built
 
 
 def test_allow_list_is_real_reads_plus_lifecycle():
     models = botocore.session.get_session()
-    for engine, services in policy.ENGINE_OPERATIONS.items():
+    for engine, services in {k: v for k, v in aws.ALLOWED.items() if k != "collect"}.items():
         for service, operations in services.items():
             known = set(models.get_service_model(service).operation_names)
             assert operations <= known, f"{engine}: unknown {service} operations {operations - known}"
             for operation in operations:
-                assert operation.startswith(READ_PREFIXES) or operation in policy.QUERY_LIFECYCLE
-    assert policy.QUERY_LIFECYCLE == {"StartQueryExecution", "StopQueryExecution", "StartQuery", "CancelQuery"}
+                assert operation.startswith(READ_PREFIXES) or operation in aws.QUERY_LIFECYCLE
+    assert aws.QUERY_LIFECYCLE == {"StartQueryExecution", "StopQueryExecution", "StartQuery", "CancelQuery"}
 
 
 def test_iam_policies_grant_exactly_the_engine_calls():
-    athena = policy.required_iam_policy("athena", region="eu-west-1", account_id="111122223333",
+    athena = aws.required_iam_policy("athena", region="eu-west-1", account_id="111122223333",
                                         work_group="security", database="security", table="cloudtrail",
                                         cloudtrail_bucket="trail-bucket", results_bucket="results-bucket")
     by_sid = {s["Sid"]: s for s in athena["Statement"]}
@@ -122,11 +121,11 @@ def test_iam_policies_grant_exactly_the_engine_calls():
     writes = {a for s in athena["Statement"] for a in s["Action"] if not a.split(":")[1].startswith(READ_PREFIXES)}
     assert writes == {"athena:StartQueryExecution", "athena:StopQueryExecution", "s3:PutObject",
                       "s3:AbortMultipartUpload"}  # the last two only on the results location
-    lake = policy.required_iam_policy("lake", region="eu-west-1", account_id="111122223333", event_data_store=EDS_ID)
+    lake = aws.required_iam_policy("lake", region="eu-west-1", account_id="111122223333", event_data_store=EDS_ID)
     assert lake["Statement"] == [{
         "Sid": "TrailbookLakeQueries", "Effect": "Allow",
         "Action": ["cloudtrail:CancelQuery", "cloudtrail:DescribeQuery", "cloudtrail:GetQueryResults",
                    "cloudtrail:StartQuery"],
         "Resource": f"arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/{EDS_ID}"}]
     with pytest.raises(ValueError):
-        policy.required_iam_policy("local")
+        aws.required_iam_policy("local")

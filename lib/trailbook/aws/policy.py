@@ -1,0 +1,161 @@
+"""The least-privilege IAM policy for each role, derived from the allow-lists in `operations`,
+so the code and the documented policy cannot drift apart.
+
+trailbook never changes an AWS account. The engines make read calls plus the query-lifecycle
+calls a query engine cannot avoid (start a query, stop it). ``operations.ALLOWED`` is the
+complete allow-list of botocore operations per engine; ``install_read_only_guard`` enforces
+it on the boto3 session each engine creates, so an edit that adds any other call fails
+loudly before a request is built. ``required_iam_policy`` derives the IAM policy from the
+same data, so the code and the documented policy cannot drift apart.
+
+Athena engine (``engine="athena"``)
+-----------------------------------
+API calls: ``athena:StartQueryExecution``, ``athena:GetQueryExecution``,
+``athena:GetQueryResults``, ``athena:StopQueryExecution`` (timeout and Ctrl-C), and S3
+``GetObject``/``HeadObject``/``ListObjectsV2`` to read result files. Athena itself reads
+the table through the caller's permissions, so the policy also grants:
+
+- ``glue:GetDatabase``, ``glue:GetTable``, ``glue:GetPartitions`` on the catalog, database and
+  table (partition projection needs no partitions, but Athena still asks);
+- ``s3:GetObject`` on the CloudTrail objects and ``s3:ListBucket``/``s3:GetBucketLocation``
+  on the CloudTrail bucket;
+- ``s3:PutObject``, ``s3:GetObject``, ``s3:ListBucket``, ``s3:GetBucketLocation``,
+  ``s3:AbortMultipartUpload``, ``s3:ListMultipartUploadParts`` on the query-results location
+  (Athena writes results as the caller);
+- ``kms:Decrypt`` on the trail's KMS key when the trail is SSE-KMS encrypted (add it yourself:
+  ``required_iam_policy("athena", kms_key_arn=...)``).
+
+Scope the workgroup ARN and the buckets with ``required_iam_policy("athena", region=...,
+account_id=..., work_group=..., cloudtrail_bucket=..., results_bucket=...)``.
+
+CloudTrail Lake engine (``engine="lake"``)
+------------------------------------------
+API calls: ``cloudtrail:StartQuery``, ``cloudtrail:DescribeQuery``,
+``cloudtrail:GetQueryResults``, ``cloudtrail:CancelQuery`` (timeout and Ctrl-C), on the event
+data store's ARN. Nothing else: results are read through the API, not from S3.
+
+Lake federation: Athena over Lake data
+--------------------------------------
+``EnableFederation`` on an event data store (done once by an administrator; trailbook never
+calls it) registers the store in the Glue Data Catalog as database ``aws:cloudtrail``, table
+``<event data store id>``, governed by Lake Formation. Athena can then query it at Athena's
+price and without Lake's 10,000-character limit. The federated table keeps Lake's column
+shapes (``eventtime`` a timestamp, the blobs maps, ``eventjson``), so point the *athena*
+engine at it with the Lake layout, e.g. in the config file::
+
+    athena:
+      region: eu-west-1
+      s3_staging_dir: s3://my-athena-results/trailbook/
+      database: "aws:cloudtrail"
+      table: <event data store id>
+      layout: lake        # source = the Lake reshaping subquery over the federated table
+
+Grant the Athena policy above (with ``database="aws:cloudtrail"``, ``table=<id>``) plus Lake
+Formation ``SELECT`` on that table, and ``lakeformation:GetDataAccess``.
+
+IAM collection (``trailbook collect iam``)
+-----------------------------------------
+``required_iam_policy("collect")``: statement ``TrailbookIamCollectReadOnly`` is what the collecting
+identity needs in every account it reads (attach it to the read-only role in each member account,
+or to the caller for a single account). ``Resource`` is ``*`` because these read actions either
+support no resource-level permissions (GetAccountAuthorizationDetails, GenerateCredentialReport,
+GetCredentialReport, ListVirtualMFADevices, ListDetectors, ListAnalyzers, DescribeTrails,
+GetAccountPublicAccessBlock) or are called on every principal and policy. Actions:
+iam:GetAccountAuthorizationDetails, iam:GenerateCredentialReport, iam:GetCredentialReport,
+iam:GenerateServiceLastAccessedDetails, iam:GetServiceLastAccessedDetails, iam:ListAccessKeys,
+iam:GetAccessKeyLastUsed, iam:ListVirtualMFADevices, cloudtrail:DescribeTrails,
+cloudtrail:GetTrailStatus, guardduty:ListDetectors, guardduty:GetDetector,
+s3:GetAccountPublicAccessBlock, access-analyzer:ListAnalyzers, access-analyzer:ListFindings (which
+authorises ListFindingsV2). With ``role_name`` (multi-account collection) a second statement,
+``TrailbookAssumeCollectionRole``, grants the caller ``sts:AssumeRole`` on
+``arn:aws:iam::*:role/<role_name>``; narrow ``*`` to your account ids if you can.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .guard import ReadOnlyViolation
+from .operations import ALLOWED, allowed
+
+# IAM action prefixes differ from botocore service names for two services.
+_IAM_PREFIX = {"s3control": "s3", "accessanalyzer": "access-analyzer"}
+# Operations authorised by an IAM action of a different name (AWS API reference).
+_IAM_ACTION_OVERRIDES = {
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    # "ListFindings and ListFindingsV2 both use access-analyzer:ListFindings".
+    ("accessanalyzer", "ListFindingsV2"): "access-analyzer:ListFindings",
+}
+# AssumeRole is needed by the caller (on the member-account roles), not by those roles.
+_CALLER_ONLY = {("sts", "AssumeRole")}
+
+
+def iam_action(service: str, operation: str, role: str = "collect") -> str:
+    """The IAM action that authorises one allow-listed operation, e.g. ``iam:ListAccessKeys``."""
+    if not allowed(role, service, operation):
+        raise ReadOnlyViolation(f"{service}:{operation} is not an allow-listed operation of {role}")
+    override = _IAM_ACTION_OVERRIDES.get((service, operation))
+    return override or f"{_IAM_PREFIX.get(service, service)}:{operation}"
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _athena(region: str, account_id: str, work_group: str, database: str, table: str, cloudtrail_bucket: str,
+            results_bucket: str) -> list[dict[str, Any]]:
+    return [
+        {"Sid": "TrailbookAthenaQueries", "Effect": "Allow",
+         "Action": sorted(f"athena:{op}" for op in ALLOWED["athena"]["athena"]),
+         "Resource": _arn("athena", region, account_id, f"workgroup/{work_group}")},
+        {"Sid": "TrailbookGlueTable", "Effect": "Allow",
+         "Action": ["glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"],
+         "Resource": [_arn("glue", region, account_id, "catalog"),
+                      _arn("glue", region, account_id, f"database/{database}"),
+                      _arn("glue", region, account_id, f"table/{database}/{table}")]},
+        {"Sid": "TrailbookReadCloudTrailLogs", "Effect": "Allow",
+         "Action": ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{cloudtrail_bucket}", f"arn:aws:s3:::{cloudtrail_bucket}/*"]},
+        {"Sid": "TrailbookAthenaResults", "Effect": "Allow",
+         "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+                    "s3:ListMultipartUploadParts", "s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{results_bucket}", f"arn:aws:s3:::{results_bucket}/*"]},
+    ]
+
+
+def _lake(region: str, account_id: str, event_data_store: str) -> list[dict[str, Any]]:
+    return [{"Sid": "TrailbookLakeQueries", "Effect": "Allow",
+             "Action": sorted(f"cloudtrail:{op}" for op in ALLOWED["lake"]["cloudtrail"]),
+             "Resource": _arn("cloudtrail", region, account_id, f"eventdatastore/{event_data_store}")}]
+
+
+def _collect(role_name: str | None) -> list[dict[str, Any]]:
+    actions = sorted(iam_action(service, operation) for service, operations in ALLOWED["collect"].items()
+                     for operation in operations if (service, operation) not in _CALLER_ONLY)
+    statements: list[dict[str, Any]] = [
+        {"Sid": "TrailbookIamCollectReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}]
+    if role_name is not None:
+        statements.append({"Sid": "TrailbookAssumeCollectionRole", "Effect": "Allow", "Action": ["sts:AssumeRole"],
+                           "Resource": f"arn:aws:iam::*:role/{role_name.strip('/')}"})
+    return statements
+
+
+def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", work_group: str = "*",
+                        database: str = "*", table: str = "*", cloudtrail_bucket: str = "*",
+                        results_bucket: str = "*", event_data_store: str = "*", kms_key_arn: str | None = None,
+                        role_name: str | None = None) -> dict[str, Any]:
+    """The least-privilege IAM policy (a policy document) for `role`: athena, lake or collect.
+    Narrow each "*" you can."""
+    if role == "athena":
+        statements = _athena(region, account_id, work_group, database, table, cloudtrail_bucket, results_bucket)
+    elif role == "lake":
+        statements = _lake(region, account_id, event_data_store)
+    elif role == "collect":
+        statements = _collect(role_name)
+    else:
+        raise ValueError(f"no IAM policy for {role!r}; roles: {sorted(ALLOWED)}")
+    if kms_key_arn:
+        statements.append({"Sid": "TrailbookDecryptLogs", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": kms_key_arn})
+    return {"Version": "2012-10-17", "Statement": copy.deepcopy(statements)}
