@@ -72,7 +72,7 @@ class Rendered:
     window: tuple[dt.datetime, dt.datetime]
 
     def parameters_json(self) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in self.values.items():
             if isinstance(value, dt.datetime):
                 out[key] = P.iso(value)
@@ -93,7 +93,7 @@ class Query:
     mitre: tuple[str, ...]
     engines: tuple[str, ...]
     params: Mapping[str, P.Param]
-    window: tuple[str, str]
+    window: tuple[str, ...]  # validate() requires exactly two
     sql: str
     path: Path
     references: tuple[str, ...] = ()
@@ -213,7 +213,8 @@ def _param_from_header(name: str, spec: Any, path: Path) -> P.Param:
     if unknown:
         raise CatalogError(f"{path.name}: parameter {name!r} has unknown keys {sorted(unknown)}")
     if not P.is_known_type(str(spec["type"])):
-        raise CatalogError(f"{path.name}: parameter {name!r} has unknown type {spec['type']!r}; known: {P.type_names()}")
+        raise CatalogError(f"{path.name}: parameter {name!r} has unknown type {spec['type']!r}; "
+                           f"known: {P.type_names()}")
     return P.Param(
         name=name,
         type=str(spec["type"]),
@@ -247,7 +248,7 @@ def load_query(path: Path) -> Query:
         mitre=tuple(str(m) for m in header.get("mitre") or ()),
         engines=tuple(str(e) for e in header["engines"]),
         params=params,
-        window=window,  # type: ignore[arg-type]
+        window=tuple(str(w) for w in window),
         sql=sql,
         path=path,
         references=tuple(header.get("references") or ()),
@@ -309,7 +310,8 @@ def validate(query: Query) -> list[str]:
                 param.coerce(param.default)
             except P.ParameterError as exc:
                 say(f"default of {param.name!r} is invalid: {exc}")
-    if len(query.window) != 2 or any(query.params.get(w) is None or query.params[w].type != "timestamp" for w in query.window):
+    bounds = [query.params.get(w) for w in query.window]
+    if len(bounds) != 2 or any(b is None or b.type != "timestamp" for b in bounds):
         say(f"window {list(query.window)} must name two declared timestamp parameters")
         return problems
     if "{%" in query.sql or "{#" in query.sql:

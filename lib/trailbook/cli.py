@@ -18,15 +18,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NoDataError, TrailbookError, UsageError
 
 
 def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
     parser.add_argument("--start", required=required,
-                        help="window start: ISO-8601 UTC or 'now-7d'" + ("" if required else " (default: 7 days before --end)"))
+                        help="window start: ISO-8601 UTC or 'now-7d'"
+                        + ("" if required else " (default: 7 days before --end)"))
     parser.add_argument("--end", required=required,
-                        help="window end, exclusive" + ("" if required else " (default: the end of the store's last day)"))
+                        help="window end, exclusive"
+                        + ("" if required else " (default: the end of the store's last day)"))
 
 
 def _store_window(engine, days: int = 7) -> tuple[str, str]:
@@ -88,7 +91,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
         start = start or P.iso(P.parse_timestamp(end) - dt.timedelta(days=7)) if args.end else start or default_start
     session = Session(engine, start=start, end=end, prepared=prepared)
     frame = session.detect(args.detections or None)
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    out: Any = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     try:
         count = F.write_csv(frame, out) if args.format == "csv" else F.write_jsonl(frame, out)
     finally:
@@ -96,7 +99,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
             out.close()
     counts = F.counts_by_severity(frame)
     print(f"{count} findings ({', '.join(f'{n} {s}' for s, n in counts.items() if n) or 'none'}) "
-          f"from {len(session.evidence)} detections, window {session.start:%Y-%m-%dT%H:%MZ} → {session.end:%Y-%m-%dT%H:%MZ}",
+          f"from {len(session.evidence)} detections, "
+          f"window {session.start:%Y-%m-%dT%H:%MZ} → {session.end:%Y-%m-%dT%H:%MZ}",
           file=sys.stderr)
     return EXIT_OK
 
@@ -219,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("findings", help="run every detection on a source; one finding per line")
-    p.add_argument("--source", required=True, help="folder, file or glob of CloudTrail files (ingested as needed), or 'demo'")
+    p.add_argument("--source", required=True,
+                   help="folder, file or glob of CloudTrail files (ingested as needed), or 'demo'")
     p.add_argument("--store", help="store folder (default: one per source under $TRAILBOOK_HOME, ~/.cache/trailbook)")
     _add_window(p)
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
@@ -271,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{option}")
     p.set_defaults(func=cmd_policy)
 
-    collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command", required=True)
+    collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command",
+                                                                                     required=True)
     p = collect.add_parser("iam", help="write a dated IAM snapshot (read-only calls only)")
     p.add_argument("--out", required=True)
     p.add_argument("--accounts", nargs="+", help="accounts to collect through role assumption")

@@ -3,7 +3,8 @@
 The Athena CloudTrail table (see `ddl.py`) has exactly the local store's columns, so the SQL
 sent to Athena is the local engine's Trino text with the table name as the only difference:
 `source` is `"<catalog>"."<database>"."<table>"` (validated identifiers) and `time_filter` is
-the shared partition predicate plus the account/region scope (`engines.sql`). Partition projection turns the `date_partition` bounds into
+the shared partition predicate plus the account/region scope (`engines.sql`). Partition
+projection turns the `date_partition` bounds into
 the only S3 prefixes read.
 
 Values are rendered into the SQL by `params` (the catalog's one validated rendering path),
@@ -109,7 +110,7 @@ class AthenaEngine(Engine):
             "poll_interval": self.settings["poll_interval"],
             "kill_on_interrupt": True,
             "retry_config": RetryConfig(exceptions=tuple(aws.THROTTLING_CODES),
-                                        attempt=max(self.settings["retry_attempts"], 1), multiplier=0.2, max_delay=20),
+                                        attempt=max(self.settings["retry_attempts"], 1), multiplier=0.2, max_delay=20),  # type: ignore[arg-type]  # pyathena annotates int, uses float
         }
         if self.settings["s3_staging_dir"]:
             kwargs["s3_staging_dir"] = self.settings["s3_staging_dir"]

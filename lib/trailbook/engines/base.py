@@ -73,7 +73,7 @@ class Engine(ABC):
         """What to record in the evidence about this engine's connection (no secrets)."""
         return {"engine": self.name}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional for engines that hold nothing
         pass
 
     def __enter__(self):

@@ -74,8 +74,12 @@ def converter(type_name: str) -> Callable[[Any], Any]:
     match = _ARRAY_TYPE.match(type_name.strip().lower())
     if match or type_name.strip().lower() in ("array", "list"):
         inner = _scalar_converter((match.group(1) or match.group(2)) if match else "string")
-        return lambda v: None if v is None else [inner(x if not isinstance(x, (int, float)) else str(x))
-                                                 if x is not None else None for x in parse_text_array(v)]
+        def to_list(v: Any) -> list | None:
+            items = parse_text_array(v)
+            if items is None:
+                return None
+            return [inner(x if not isinstance(x, (int, float)) else str(x)) if x is not None else None for x in items]
+        return to_list
     return _scalar_converter(type_name)
 
 
@@ -108,7 +112,8 @@ def output_columns(sql: str) -> list[str]:
     import sqlglot
 
     try:
-        names = sqlglot.parse_one(sql, read="trino").named_selects
+        tree = sqlglot.parse_one(sql, read="trino")
+        names = tree.named_selects if isinstance(tree, sqlglot.exp.Query) else []
     except Exception:  # Lake will report the syntax error itself
         return []
     return [] if "*" in names else list(names)

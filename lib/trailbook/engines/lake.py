@@ -88,7 +88,8 @@ class LakeEngine(Engine):
         self._retry = aws.RetryPolicy(max_attempts=max(self.settings["retry_attempts"], 1), base_delay_s=0.2,
                                       max_delay_s=20.0)
         owner = self.settings["owner_account_id"]
-        self._owner = {"EventDataStoreOwnerAccountId": P.coerce("account_id", owner, "owner_account_id")} if owner else {}
+        self._owner = ({"EventDataStoreOwnerAccountId": P.coerce("account_id", owner, "owner_account_id")}
+                       if owner else {})
 
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
         return {

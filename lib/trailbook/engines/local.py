@@ -57,7 +57,8 @@ class LocalEngine(Engine):
                 raise EngineError("the local engine needs a store folder (`sources.prepare` makes one)")
             self.store = Path(store)
             if not store_mod.db_path(self.store).exists():
-                raise EngineError(f"no local store at {self.store}: run `trailbook ingest SOURCE --store {self.store}` first")
+                raise EngineError(f"no local store at {self.store}: "
+                                  f"run `trailbook ingest SOURCE --store {self.store}` first")
             self.con = store_mod.connect(self.store, read_only=True)
         install_macros(self.con)
 
@@ -114,7 +115,8 @@ class LocalEngine(Engine):
         except Exception as exc:  # duckdb raises many error types; keep its message
             raise EngineError(f"local query failed: {exc}") from exc
         elapsed = int((time.perf_counter() - began) * 1000)
-        return frame, QueryStats(execution_id=f"local-{uuid.uuid4()}", engine_ms=elapsed, extra={"local_sql": local_sql})
+        return frame, QueryStats(execution_id=f"local-{uuid.uuid4()}", engine_ms=elapsed,
+                                 extra={"local_sql": local_sql})
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "store": str(self.store) if self.store else "in-memory",

@@ -122,7 +122,8 @@ def resolve(engine: str, options: Mapping[str, Any], environ: Mapping[str, str] 
     if engine not in SETTINGS:
         raise UsageError(f"no settings for engine {engine!r}")
     given = {k: v for k, v in options.items() if v is not None}
-    config_file = given.pop("config_file", None) or (environ if environ is not None else os.environ).get("TRAILBOOK_CONFIG")
+    env = environ if environ is not None else os.environ
+    config_file = given.pop("config_file", None) or env.get("TRAILBOOK_CONFIG")
     layers = [from_environment(engine, environ)]
     if config_file:
         layers.append(from_file(engine, config_file))

@@ -111,7 +111,8 @@ def _from_json(base: str, path: str, typ: Any, parent: str) -> str:
         return f"CAST(json_extract({base},'${path}') AS {trino_type(typ)})"
     if kind == "array" and isinstance(typ[1], tuple) and typ[1][0] == "struct":
         element = _from_json("r", "", typ[1], parent)
-        return f"transform(CAST(json_extract({base},'${path}') AS ARRAY(JSON)),r->CAST({element} AS {trino_type(typ[1])}))"
+        array = f"CAST(json_extract({base},'${path}') AS ARRAY(JSON))"
+        return f"transform({array},r->CAST({element} AS {trino_type(typ[1])}))"
     raise ValueError(f"no Lake reshaping for type {typ!r}")
 
 
