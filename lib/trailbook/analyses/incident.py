@@ -15,11 +15,14 @@ from __future__ import annotations
 import html
 import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .. import findings as F
-from ..session import Session
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 # Services whose successful writes make the "what changed" table.
 CHANGE_SERVICES = ("iam.amazonaws.com", "s3.amazonaws.com", "ec2.amazonaws.com", "sts.amazonaws.com",
@@ -31,6 +34,11 @@ QUIET_DAYS = 7
 
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+def _service_names(eventsources: pd.Series) -> pd.Series:
+    """Event sources without ``.amazonaws.com`` (iam, s3, ...)."""
+    return eventsources.str.replace(".amazonaws.com", "", regex=False)
 
 
 @dataclass
@@ -66,7 +74,7 @@ class IncidentScope:
             "failed_calls": int(t["errorcode"].notna().sum()),
             "source_ips": sorted(t["sourceipaddress"].dropna().unique().tolist()),
             "regions": sorted(t["awsregion"].dropna().unique().tolist()),
-            "services": sorted(t["eventsource"].dropna().str.replace(".amazonaws.com", "", regex=False).unique().tolist()),
+            "services": sorted(_service_names(t["eventsource"].dropna()).unique().tolist()),
             "users": sorted(t["user_name"].dropna().unique().tolist()),
         }
 
@@ -94,11 +102,13 @@ class IncidentScope:
         """Successful writes to IAM, S3, EC2 (and the other CHANGE_SERVICES), by the key and by what it spawned."""
         frames = [f for f in (self.timeline, self.spawned_activity) if not f.empty]
         if not frames:
-            return _empty(["eventtime", "eventsource", "eventname", "access_key_id", "principal_arn", "requestparameters"])
+            return _empty(["eventtime", "eventsource", "eventname", "access_key_id", "principal_arn",
+                           "requestparameters"])
         allcalls = pd.concat(frames, ignore_index=True).drop_duplicates("eventid")
         writes = allcalls[(allcalls["readonly"].fillna("false") != "true") & allcalls["errorcode"].isna()
                           & allcalls["eventsource"].isin(CHANGE_SERVICES)]
-        columns = ["eventtime", "eventsource", "eventname", "access_key_id", "principal_arn", "sourceipaddress", "requestparameters"]
+        columns = ["eventtime", "eventsource", "eventname", "access_key_id", "principal_arn", "sourceipaddress",
+                   "requestparameters"]
         return writes.sort_values(["eventtime", "eventid"])[columns].reset_index(drop=True)
 
     def spawned_summary(self) -> pd.DataFrame:
@@ -112,9 +122,9 @@ class IncidentScope:
                 (act["access_key_id"] == item.spawned_key_id) | (act["principal_arn"] == item.spawned_arn)
                 | (act["role_arn"] == item.spawned_arn)]
             rows.append({"kind": item.kind, "eventname": item.eventname, "spawned_key_id": item.spawned_key_id,
-                         "spawned_arn": item.spawned_arn, "spawned_name": item.spawned_name, "created_at": item.eventtime,
-                         "calls_after": int(len(mine)),
-                         "services_after": ", ".join(sorted(mine["eventsource"].str.replace(".amazonaws.com", "", regex=False).unique()))})
+                         "spawned_arn": item.spawned_arn, "spawned_name": item.spawned_name,
+                         "created_at": item.eventtime, "calls_after": int(len(mine)),
+                         "services_after": ", ".join(sorted(_service_names(mine["eventsource"]).unique()))})
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
@@ -145,7 +155,8 @@ def scope(session: Session, *, access_key_id: str = "", principal_arn: str = "")
     sources = session.run("key_sources", access_key_ids=keys, principal_arns=principals)
     spawned = session.run("key_spawned_identities", access_key_ids=keys, principal_arns=principals)
     hop_keys = sorted({k for k in spawned["spawned_key_id"].dropna() if k and k not in keys})
-    hop_arns = sorted({a for a in spawned["spawned_arn"].dropna() if a and a not in principals and (":user/" in a or ":role/" in a)})
+    hop_arns = sorted({a for a in spawned["spawned_arn"].dropna()
+                       if a and a not in principals and (":user/" in a or ":role/" in a)})
     if hop_keys or hop_arns:
         hop = session.run("key_activity", access_key_ids=hop_keys, principal_arns=hop_arns)
         hop = hop[~hop["eventid"].isin(timeline["eventid"])].reset_index(drop=True)
@@ -205,15 +216,18 @@ def runbook(incident: IncidentScope, found: pd.DataFrame | None = None, *, compr
                     if isinstance(row.spawned_key_id, str) and row.spawned_key_id.startswith("AKIA")}
     lines = [f"# Leaked-key response for {key}" + (f" (IAM user {user})" if user else ""),
              "# trailbook prints these commands; it never runs them. Review, then run them yourself.", "",
-             "# 1. Deactivate the key now. Do not delete it yet: a deactivated key can be re-enabled if something breaks.",
+             "# 1. Deactivate the key now. Do not delete it yet: a deactivated key can be re-enabled if something "
+             "breaks.",
              f"aws iam update-access-key {user_arg}--access-key-id {q(key)} --status Inactive"]
     for extra, owner in sorted(spawned_keys.items()):
         owner_arg = f"--user-name {q(owner)} " if isinstance(owner, str) and owner else "--user-name <USER-NAME> "
-        lines.append(f"aws iam update-access-key {owner_arg}--access-key-id {q(extra)} --status Inactive   # created with {key}")
+        lines.append(f"aws iam update-access-key {owner_arg}--access-key-id {q(extra)} --status Inactive"
+                     f"   # created with {key}")
     lines += ["", "# 2. Issue a new key for the legitimate owner and put it where the old one was used.",
               f"aws iam create-access-key {user_arg.strip()}", "",
               "# 3. Check what the old key did and whether it is still being tried (CloudTrail, last 90 days).",
-              f"aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={q(key)} --max-results 50",
+              "aws cloudtrail lookup-events --lookup-attributes "
+              f"AttributeKey=AccessKeyId,AttributeValue={q(key)} --max-results 50",
               f"aws iam get-access-key-last-used --access-key-id {q(key)}", "",
               f"# 4. After {QUIET_DAYS} quiet days (no use and nothing broken), delete the old key.",
               f"aws iam delete-access-key {user_arg}--access-key-id {q(key)}", "",
@@ -224,7 +238,8 @@ def runbook(incident: IncidentScope, found: pd.DataFrame | None = None, *, compr
     return Runbook("\n".join(lines))
 
 
-def print_runbook(incident: IncidentScope, found: pd.DataFrame | None = None, *, compromised: bool | None = None) -> None:
+def print_runbook(incident: IncidentScope, found: pd.DataFrame | None = None, *,
+                  compromised: bool | None = None) -> None:
     """Print the runbook; nothing in hunt mode or when the key is not judged compromised."""
     book = runbook(incident, found, compromised=compromised)
     if book:

@@ -11,13 +11,15 @@ and every detection that declares that name receives the value.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .. import findings as F
 from .. import params as P
-from ..session import Session
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 # The catalog tag of the hunt's detections.
 HUNT_TAG = "key_hunt"
@@ -75,7 +77,8 @@ def summary(found: pd.DataFrame) -> pd.DataFrame:
     grouped = found.groupby(["detection", "severity"], as_index=False).agg(
         findings=("detection", "size"), events=("event_count", "sum"))
     rank = grouped["severity"].map(F.SEVERITY_RANK)
-    return grouped.assign(_r=-rank).sort_values(["_r", "findings"], ascending=[True, False]).drop(columns="_r").reset_index(drop=True)
+    ordered = grouped.assign(_r=-rank).sort_values(["_r", "findings"], ascending=[True, False])
+    return ordered.drop(columns="_r").reset_index(drop=True)
 
 
 def keys_in_findings(found: pd.DataFrame) -> list[str]:

@@ -11,13 +11,16 @@ import datetime as dt
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .. import findings as F
 from .. import params as P
 from ..geoip import GeoIP
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 TIMELINE_QUERY = "console_logins"
 # The catalog tag of every detection this analysis runs.
@@ -26,12 +29,12 @@ COUNTRY_DETECTION = "console_login_outside_allowed_countries"
 COUNTRY_MITRE = ["T1078.004"]
 
 
-def detections(session: Any) -> list[str]:
+def detections(session: Session) -> list[str]:
     """The sign-in detections of the catalog (tag `console_logins`) that run on the session's engine."""
     return session.tagged(TAG)
 
 
-def login_timeline(session: Any) -> pd.DataFrame:
+def login_timeline(session: Session) -> pd.DataFrame:
     """Every ConsoleLogin in the session window: outcome, MFA, federation, principal, user name, IP."""
     frame = session.run(TIMELINE_QUERY)
     frame = frame.copy()
@@ -127,7 +130,8 @@ def country_findings(timeline: pd.DataFrame, *, allowed_countries: Sequence[str]
     """
     successes = timeline[timeline["outcome"].eq("Success")]
     rows = []
-    for (account, principal, ip), group in successes.groupby(["account_id", "principal_arn", "source_ip"], dropna=False):
+    by_source = successes.groupby(["account_id", "principal_arn", "source_ip"], dropna=False)
+    for (account, principal, ip), group in by_source:
         if _in_any(ip, allowed_cidrs):
             continue
         country = geoip.country(ip)
@@ -147,7 +151,7 @@ def country_findings(timeline: pd.DataFrame, *, allowed_countries: Sequence[str]
 
 
 def findings(
-    session: Any,
+    session: Session,
     *,
     baseline_days: int = 14,
     brute_force_threshold: int = 10,
@@ -212,16 +216,21 @@ def notes(found: pd.DataFrame) -> Notes:
     """The notes `findings` attached: which checks ran, which were skipped, and counts per detection."""
     lines = list(found.attrs.get("notes", []))
     counts = found["detection"].value_counts().to_dict() if not found.empty else {}
-    lines.append("Findings per detection: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none") + ".")
+    per_detection = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    lines.append("Findings per detection: " + (per_detection or "none") + ".")
     return Notes(lines)
 
 
 def by_detection(found: pd.DataFrame) -> pd.DataFrame:
     """Counts of findings per detection and severity, every detection listed (zero when it found nothing)."""
-    names = list(found.attrs.get("detections") or sorted(set(found.get("detection", [])))) + ([COUNTRY_DETECTION] if COUNTRY_DETECTION in set(found.get("detection", [])) else [])
+    seen = set(found.get("detection", []))
+    names = list(found.attrs.get("detections") or sorted(seen))
+    names += [COUNTRY_DETECTION] if COUNTRY_DETECTION in seen and COUNTRY_DETECTION not in names else []
     rows = []
     for name in names:
         part = found[found["detection"].eq(name)] if not found.empty else found
-        rows.append({"detection": name, "findings": len(part), "events": int(part["event_count"].sum()) if len(part) else 0,
-                     **{sev: int(part["severity"].eq(sev).sum()) if len(part) else 0 for sev in reversed(F.SEVERITY_RANK)}})
+        rows.append({"detection": name, "findings": len(part),
+                     "events": int(part["event_count"].sum()) if len(part) else 0,
+                     **{sev: int(part["severity"].eq(sev).sum()) if len(part) else 0
+                        for sev in reversed(F.SEVERITY_RANK)}})
     return pd.DataFrame(rows)
