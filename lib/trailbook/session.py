@@ -16,8 +16,8 @@ import pandas as pd
 
 from . import catalog as C
 from . import findings as F
+from . import mask, sources
 from . import params as P
-from . import sources
 from .engines.base import BudgetExceeded, Engine, EngineError
 
 
@@ -65,6 +65,7 @@ class Session:
         self.byte_budget = byte_budget
         self.bytes_scanned = 0
         self.evidence: list[QueryRun] = []
+        self.masked: list[tuple[str, mask.Hit]] = []  # credential material masked in query results
         self.notebook: str | None = None  # set by notebook.begin
         self.notebook_parameters: dict[str, Any] = {}
 
@@ -111,6 +112,10 @@ class Session:
                                           started, _now(), "failed", error=str(exc)))
             raise
         self.bytes_scanned += stats.bytes_scanned or 0
+        hits: list[mask.Hit] = []
+        frame = mask.mask_frame(frame, hits)  # before anything can show it: tables, plots, exports
+        if hits:
+            self.masked.extend((query.name, hit) for hit in hits)
         self.evidence.append(QueryRun(query.name, self.engine.name, rendered.sql, rendered.parameters_json(),
                                       started, _now(), "ok", rows=len(frame), stats=stats.to_dict()))
         if query.is_detection:

@@ -1,0 +1,82 @@
+"""Credential material is masked on the data, wherever CloudTrail put it, and nothing else is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trailbook import mask
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EVENT = json.loads((FIXTURES / "redact" / "get_federation_token.json").read_text())[0]
+TOKEN = EVENT["responseElements"]["credentials"]["sessionToken"]
+# AWS's documented example secret key (docs.aws.amazon.com), not a live credential.
+EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+TOKEN_UA = "Mozilla/5.0 " + "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJGMEQCIHexample"
+
+
+@pytest.mark.parametrize("document,path", [
+    ({"environment": {"variables": {"AWS_SECRET_ACCESS_KEY": EXAMPLE_SECRET}}},
+     "environment.variables.AWS_SECRET_ACCESS_KEY"),
+    ({"containerDefinitions": [{"environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": EXAMPLE_SECRET}]}]},
+     "containerDefinitions[0].environment[0].value"),  # ECS / CodeBuild name-value pairs
+    ({"masterUserPassword": "correct horse"}, "masterUserPassword"),
+    ({"credentials": {"sessionToken": TOKEN}}, "credentials.sessionToken"),
+    ({"SecretString": '{"password":"x"}'}, "SecretString"),
+])
+def test_values_under_secret_keys_are_masked_and_named(document, path):
+    hits: list[mask.Hit] = []
+    masked = mask.mask_value(document, "", hits)
+    assert EXAMPLE_SECRET not in json.dumps(masked) and "correct horse" not in json.dumps(masked)
+    assert TOKEN not in json.dumps(masked)
+    assert [hit.where for hit in hits] == [path]
+
+
+def test_credential_shapes_are_masked_anywhere_and_the_rest_of_the_text_stays():
+    hits: list[mask.Hit] = []
+    assert mask.mask_string(TOKEN_UA, "useragent", hits) == "Mozilla/5.0 [masked: session token]"
+    assert hits == [mask.Hit("session token", "useragent")]
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----"
+    assert mask.mask_string(f"key: {pem} end") == "key: [masked: private key] end"
+    assert "ghp_" not in mask.mask_string("token ghp_" + "a" * 36)
+
+
+@pytest.mark.parametrize("text", [
+    '{"accessKeyId": "ASIASTJKC5GCM7ZE6LUP"}',  # a key id is how a responder finds the key
+    '{"sessionToken": "HIDDEN_DUE_TO_SECURITY_REASONS"}',  # what AWS writes instead
+    '{"secretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db"}',
+    '{"passwordLastUsed": "2026-10-01", "nextToken": "abc"}',
+    '{"name": "REGION", "value": "eu-west-1"}',
+    "aws-cli/2.13.0 Python/3.11.4 Linux/5.15 exe/x86_64",
+])
+def test_nothing_else_is_masked(text):
+    hits: list[mask.Hit] = []
+    assert mask.mask_string(text, "x", hits) == text
+    assert hits == []
+
+
+def test_a_frame_is_masked_in_every_text_and_list_column_and_the_original_is_kept():
+    frame = pd.DataFrame({
+        "useragent": [TOKEN_UA, "aws-cli/2"],
+        "requestparameters": [json.dumps({"password": "hunter22"}), None],
+        "event_names": [["ConsoleLogin"], ["x " + TOKEN]],
+        "event_count": [1, 2],
+    })
+    hits: list[mask.Hit] = []
+    masked = mask.mask_frame(frame, hits)
+    text = masked.to_json()
+    assert "IQoJ" not in text and "hunter22" not in text and TOKEN[:30] not in text
+    assert masked["useragent"][1] == "aws-cli/2" and list(masked["event_count"]) == [1, 2]
+    assert {hit.where for hit in hits} == {"useragent", "requestparameters.password", "event_names"}
+    assert frame["useragent"][0] == TOKEN_UA  # the caller's frame is not changed
+
+
+def test_the_real_federation_token_event_loses_its_token():
+    hits: list[mask.Hit] = []
+    masked = mask.mask_value(EVENT, "", hits)
+    assert TOKEN not in json.dumps(masked)
+    assert masked["responseElements"]["credentials"]["accessKeyId"] == \
+        EVENT["responseElements"]["credentials"]["accessKeyId"]
