@@ -21,7 +21,11 @@ demo: $(VENV)/.installed
 	$(PY) -m trailbook.cli report --notebooks all --engine local \
 		--start 2026-10-22T00:00:00Z --end 2026-10-29T00:00:00Z --out reports
 
+# The gate first (seconds): lint and import order, types, and the layer table; then the suite.
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check lib
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q tests/test_layers.py
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 lab: $(VENV)/.installed

@@ -39,16 +39,16 @@ SELECT
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    arbitrary(awsregion) AS region,
+    min(awsregion) AS region,
     principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
     {{ mitre }} AS mitre,
-    arbitrary(identity_provider) AS identity_provider
+    min(identity_provider) AS identity_provider
 FROM logins
 GROUP BY recipientaccountid, principal_arn, sourceipaddress
 ORDER BY first_seen

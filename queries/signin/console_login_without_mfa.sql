@@ -32,15 +32,15 @@ logins AS (
 )
 SELECT
     {{ detection }} AS detection,
-    CASE WHEN arbitrary(useridentity.type) = 'Root' THEN 'critical' ELSE {{ severity }} END AS severity,
+    CASE WHEN min(useridentity.type) = 'Root' THEN 'critical' ELSE {{ severity }} END AS severity,
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    arbitrary(awsregion) AS region,
+    min(awsregion) AS region,
     coalesce(useridentity.arn, useridentity.username) AS principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,

@@ -59,18 +59,18 @@ SELECT
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    arbitrary(awsregion) AS region,
+    min(awsregion) AS region,
     principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
     ARRAY['T1110', 'T1078.004'] AS mitre,
     count_if(kind = 'failure') AS failures,
     count_if(kind = 'success') AS successes,
-    arbitrary(user_name) AS user_name
+    min(user_name) AS user_name
 FROM members
 GROUP BY recipientaccountid, principal_arn, sourceipaddress
 ORDER BY first_seen

@@ -54,18 +54,18 @@ SELECT
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    arbitrary(awsregion) AS region,
+    min(awsregion) AS region,
     principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
     ARRAY['T1078.004'] AS mitre,
     bool_or(principal_known) AS principal_in_baseline,
     NOT bool_or(subnet_known) AS new_subnet,
-    arbitrary(subnet) AS subnet
+    min(subnet) AS subnet
 FROM logins
 WHERE NOT ip_known
 GROUP BY recipientaccountid, principal_arn, sourceipaddress

@@ -27,16 +27,16 @@ SELECT
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
     awsregion AS region,
-    coalesce('arn:aws:iam::' || recipientaccountid || ':user/' || target_user, arbitrary(principal_arn)) AS principal_arn,
-    arbitrary(access_key_id) AS access_key_id,
+    coalesce('arn:aws:iam::' || recipientaccountid || ':user/' || target_user, min(principal_arn)) AS principal_arn,
+    min(access_key_id) AS access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
     ARRAY['T1552.001', 'T1078.004'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
-    arbitrary(principal_arn) AS actor_arn,
+    min(principal_arn) AS actor_arn,
     array_sort(array_agg(DISTINCT policy)) AS policies
 FROM hits
 GROUP BY recipientaccountid, awsregion, target_user, sourceipaddress

@@ -30,22 +30,22 @@ used_elsewhere AS (
 )
 SELECT
     'access_key_created_then_used' AS detection,
-    CASE WHEN arbitrary(key_user) <> arbitrary(creator_name) THEN 'high' ELSE 'medium' END AS severity,
+    CASE WHEN min(key_user) <> min(creator_name) THEN 'high' ELSE 'medium' END AS severity,
     min(eventtime) AS first_seen,
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
-    arbitrary(awsregion) AS region,
-    arbitrary(principal_arn) AS principal_arn,
+    min(awsregion) AS region,
+    min(principal_arn) AS principal_arn,
     access_key_id,
     sourceipaddress AS source_ip,
-    arbitrary(useragent) AS user_agent,
+    min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
     ARRAY['T1098.001', 'T1078.004'] AS mitre,
-    arbitrary(creator_arn) AS created_by,
-    arbitrary(creator_ip) AS created_from,
-    arbitrary(create_event_id) AS create_event_id
+    min(creator_arn) AS created_by,
+    min(creator_ip) AS created_from,
+    min(create_event_id) AS create_event_id
 FROM used_elsewhere
 GROUP BY recipientaccountid, access_key_id, sourceipaddress
 ORDER BY first_seen

@@ -34,17 +34,17 @@ SELECT
     min(c.eventtime) AS first_seen,
     max(c.eventtime) AS last_seen,
     c.recipientaccountid AS account_id,
-    arbitrary(c.awsregion) AS region,
+    min(c.awsregion) AS region,
     c.principal_arn,
-    arbitrary(c.access_key_id) AS access_key_id,
-    arbitrary(c.sourceipaddress) AS source_ip,
-    arbitrary(c.useragent) AS user_agent,
+    min(c.access_key_id) AS access_key_id,
+    min(c.sourceipaddress) AS source_ip,
+    min(c.useragent) AS user_agent,
     array_sort(array_agg(DISTINCT c.eventname)) AS event_names,
     count(*) AS event_count,
     slice(array_agg(c.eventid ORDER BY c.eventtime), 1, 25) AS event_ids,
     ARRAY['T1651', 'T1021.007'] AS mitre,
-    arbitrary(s.instances_reached) AS instances_reached,
-    arbitrary(s.instance_ids) AS instance_ids
+    min(s.instances_reached) AS instances_reached,
+    min(s.instance_ids) AS instance_ids
 FROM commands c
 JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn AND s.bucket = c.bucket
 GROUP BY c.recipientaccountid, c.principal_arn, c.bucket
