@@ -45,3 +45,17 @@ def demo_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     demo.generate(root)
     return root
+
+
+@pytest.fixture(autouse=True)
+def aws_calls_are_read_only():
+    """Fail any test in which trailbook's code made an AWS call the independent oracle calls a write."""
+    import aws_oracle
+
+    aws_oracle.install()
+    before = len(aws_oracle.calls)
+    yield aws_oracle.calls
+    made = aws_oracle.calls[before:]
+    del aws_oracle.calls[before:]
+    bad = aws_oracle.violations(made)
+    assert not bad, f"trailbook made AWS calls that are not read-only: {bad}"
