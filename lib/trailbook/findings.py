@@ -97,7 +97,8 @@ def sort(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     rank = frame["severity"].map(SEVERITY_RANK).fillna(-1)
-    return frame.assign(_rank=-rank).sort_values(["_rank", "first_seen", "detection"], kind="stable").drop(columns="_rank").reset_index(drop=True)
+    ordered = frame.assign(_rank=-rank).sort_values(["_rank", "first_seen", "detection"], kind="stable")
+    return ordered.drop(columns="_rank").reset_index(drop=True)
 
 
 def at_least(frame: pd.DataFrame, severity: str) -> pd.DataFrame:

@@ -45,7 +45,8 @@ class GeoIP:
         if not isinstance(record, dict):
             return None
         for key in ("country", "registered_country"):
-            code = (record.get(key) or {}).get("iso_code") if isinstance(record.get(key), dict) else None
+            place = record.get(key)
+            code = place.get("iso_code") if isinstance(place, dict) else None
             if code:
                 return str(code)
         return None

@@ -100,7 +100,8 @@ def parse_timestamp(value: Any, what: str = "timestamp", now: dt.datetime | None
             ts = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise ParameterError(
-                f"{what}: {value!r} is not an ISO-8601 time (e.g. 2026-10-22 or 2026-10-22T06:00:00Z), 'now' or 'now-7d'"
+                f"{what}: {value!r} is not an ISO-8601 time "
+                "(e.g. 2026-10-22 or 2026-10-22T06:00:00Z), 'now' or 'now-7d'"
             ) from None
     elif hasattr(value, "to_pydatetime"):  # pandas Timestamp
         ts = value.to_pydatetime()

@@ -262,7 +262,9 @@ def load_action_list(path: Path = DATA_FILE) -> ActionList:
     try:
         document = json.loads(gzip.decompress(Path(path).read_bytes()))
     except FileNotFoundError:
-        raise ActionListError(f"IAM action list {path} is missing; run python -m trailbook.iam.actions --build") from None
+        raise ActionListError(
+            f"IAM action list {path} is missing; run python -m trailbook.iam.actions --build"
+        ) from None
     except (OSError, ValueError) as error:
         raise ActionListError(f"IAM action list {path} is not gzip JSON: {error}") from error
     if not isinstance(document, dict) or document.get("format") != FORMAT:

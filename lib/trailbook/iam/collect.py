@@ -42,7 +42,7 @@ from trailbook.iam.access_advisor import (
     regions_seen,
     start_job,
 )
-from trailbook.iam.context import FAILED, AccountContext, CollectionIncomplete
+from trailbook.iam.context import AccountContext, CollectionIncomplete, Failed
 from trailbook.iam.credential_report import CredentialReportError, parse_credential_report
 from trailbook.iam.posture import collect_posture, is_region_name
 from trailbook.iam.snapshot import AccountData, SnapshotErrorEntry, validate_account_id, write_snapshot
@@ -130,7 +130,7 @@ def collect_snapshot(
             for call, message in sts.problems:
                 errors.append(SnapshotErrorEntry(account, call, message))
             sts.problems.clear()
-            if assumed is FAILED:
+            if isinstance(assumed, Failed):
                 continue  # nothing can be read from this account; the error says why
             member = boto3.Session(region_name=home_region, **assumed)
             _prepare(member, session_hook)
@@ -218,7 +218,7 @@ class _AccountRun:
         data = AccountData()
         details = ctx.attempt("GetAccountAuthorizationDetails", self._authorization_details)
         jobs: list[AccessAdvisorJob] = []
-        if details is not FAILED:
+        if not isinstance(details, Failed):
             data.authorization_details = details
             jobs = self._start_jobs(details)
         else:
@@ -227,16 +227,16 @@ class _AccountRun:
 
         report = ctx.attempt("GetCredentialReport", self._credential_report)
         report_regions: set[str] = set()
-        if report is not FAILED:
+        if not isinstance(report, Failed):
             data.credential_report_csv, data.credential_report_info = report
             report_regions = self._report_regions(data.credential_report_csv)
 
-        if details is not FAILED:
+        if not isinstance(details, Failed):
             data.access_keys = self._access_keys(details)
         devices = ctx.attempt("ListVirtualMFADevices", self._virtual_mfa_devices)
-        if devices is not FAILED:
+        if not isinstance(devices, Failed):
             data.virtual_mfa_devices = devices
-        if details is not FAILED:
+        if not isinstance(details, Failed):
             data.service_last_accessed = self._collect_jobs(jobs)
 
         account_id = self._account_id(data)
@@ -300,7 +300,7 @@ class _AccountRun:
                 "GenerateServiceLastAccessedDetails", start_job, self.ctx.caller, iam, arn, self.granularity,
                 context=arn,
             )
-            if job is not FAILED:
+            if not isinstance(job, Failed):
                 jobs.append(job)
         return jobs
 
@@ -313,7 +313,7 @@ class _AccountRun:
                 poll_interval_s=self.settings.poll_interval_s, timeout_s=self.settings.job_timeout_s,
                 context=f"job {job.job_id} for {job.arn}",
             )
-            if outcome is FAILED:
+            if isinstance(outcome, Failed):
                 continue
             if outcome.error is not None:
                 self.ctx.record("GetServiceLastAccessedDetails", outcome.error)
@@ -328,7 +328,8 @@ class _AccountRun:
         state = caller.call(iam, "GenerateCredentialReport").get("State")
         while state != "COMPLETE":
             if clock.monotonic() >= deadline:
-                raise CollectionIncomplete(f"credential report still {state} after {self.settings.report_timeout_s:g} s")
+                waited = self.settings.report_timeout_s
+                raise CollectionIncomplete(f"credential report still {state} after {waited:g} s")
             clock.sleep(self.settings.poll_interval_s)
             state = caller.call(iam, "GenerateCredentialReport").get("State")
         while True:
@@ -341,7 +342,10 @@ class _AccountRun:
                 clock.sleep(self.settings.poll_interval_s)
         content = response["Content"]
         text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
-        info = {"GeneratedTime": response.get("GeneratedTime"), "ReportFormat": response.get("ReportFormat", "text/csv")}
+        info = {
+            "GeneratedTime": response.get("GeneratedTime"),
+            "ReportFormat": response.get("ReportFormat", "text/csv"),
+        }
         return text, info
 
     def _report_regions(self, text: str) -> set[str]:
@@ -361,7 +365,7 @@ class _AccountRun:
         for user in details["UserDetailList"]:
             name = user["UserName"]
             listed = ctx.attempt("ListAccessKeys", self._list_keys, iam, name, context=f"user {name}")
-            if listed is FAILED:
+            if isinstance(listed, Failed):
                 continue
             for key in listed:
                 last = ctx.attempt(
@@ -370,7 +374,7 @@ class _AccountRun:
                 )
                 # Never used: LastUsedDate null, ServiceName/Region "N/A" (AWS). Lookup failed:
                 # all three null, and the failure is in the snapshot's errors.
-                used = {} if last is FAILED else last.get("AccessKeyLastUsed", {})
+                used = {} if isinstance(last, Failed) else last.get("AccessKeyLastUsed", {})
                 keys.append({
                     "UserName": key.get("UserName", name),
                     "AccessKeyId": key["AccessKeyId"],

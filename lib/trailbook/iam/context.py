@@ -24,14 +24,14 @@ class CollectionIncomplete(Exception):
     """AWS's answer could not be completed: a report missed its deadline, or paging broke off."""
 
 
-class _Failed:
+class Failed:
     """Marker returned by ``AccountContext.attempt`` when the call failed (and was recorded)."""
 
     def __repr__(self) -> str:
         return "FAILED"
 
 
-FAILED: Final = _Failed()
+FAILED: Final = Failed()
 
 
 @dataclass
@@ -55,7 +55,7 @@ class AccountContext:
         log.warning("%s failed: %s", call, message)
         self.problems.append((call, message))
 
-    def attempt(self, call: str, fn: Callable[..., T], *args: Any, context: str = "", **kwargs: Any) -> T | _Failed:
+    def attempt(self, call: str, fn: Callable[..., T], *args: Any, context: str = "", **kwargs: Any) -> T | Failed:
         """Run ``fn``; an AWS error or timeout is recorded and FAILED returned.
 
         Missing credentials stay fatal: every later call would fail the same way.

@@ -13,8 +13,9 @@ marker (``NaT`` / ``<NA>``), and a companion categorical column ``c_state`` says
 ``present``, ``not_applicable`` (``N/A``), ``no_information`` or ``not_supported``. An
 analysis that wants "never used" must ask for ``c_state == "not_applicable"`` explicitly.
 
-Timestamps are ``datetime64[us, UTC]``. Output columns, in order: the 22 report columns (typed), any extra columns AWS may add (kept
-as text, untyped), ``is_root`` (the ``<root_account>`` row), then the ``*_state`` columns.
+Timestamps are ``datetime64[us, UTC]``. Output columns, in order: the 22 report columns (typed),
+any extra columns AWS may add (kept as text, untyped), ``is_root`` (the ``<root_account>`` row),
+then the ``*_state`` columns.
 """
 
 from __future__ import annotations
@@ -92,14 +93,14 @@ def parse_credential_report(content: str | bytes) -> pd.DataFrame:
             raise CredentialReportError(
                 f"credential report line {line_number} has {len(row)} fields, the header has {len(header)}"
             )
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             records[name].append(cell)
 
     users = records["user"]
     frame: dict[str, object] = {}
     states: dict[str, pd.Categorical] = {}
     for name in IDENTITY_COLUMNS:
-        for user, value in zip(users, records[name]):
+        for user, value in zip(users, records[name], strict=True):
             if not value or value in SENTINELS:
                 raise CredentialReportError(f"column {name!r} of user {user!r} must hold a value, got {value!r}")
         frame[name] = pd.array(records[name], dtype="string")
@@ -127,10 +128,10 @@ def _check_header(header: Sequence[str]) -> None:
 def _typed(name: str, cells: list[str], users: list[str]) -> tuple[object, list[str]]:
     """One column's typed values and per-row states; unknown values raise, naming row and column."""
     state = [SENTINELS.get(cell, PRESENT) for cell in cells]
-    present = [cell if s == PRESENT else None for cell, s in zip(cells, state)]
+    present = [cell if s == PRESENT else None for cell, s in zip(cells, state, strict=True)]
     if name in BOOLEAN_COLUMNS:
-        values = []
-        for user, cell in zip(users, present):
+        values: list[bool | None] = []
+        for user, cell in zip(users, present, strict=True):
             if cell is None:
                 values.append(None)
             elif cell.lower() in _BOOLEANS:
@@ -139,7 +140,7 @@ def _typed(name: str, cells: list[str], users: list[str]) -> tuple[object, list[
                 raise CredentialReportError(f"column {name!r} of user {user!r}: expected true/false, got {cell!r}")
         return pd.array(values, dtype="boolean"), state
     if name in TIMESTAMP_COLUMNS:
-        for user, cell in zip(users, present):
+        for user, cell in zip(users, present, strict=True):
             if cell is not None and not cell.strip():
                 raise CredentialReportError(f"column {name!r} of user {user!r} is empty")
         try:
@@ -149,14 +150,14 @@ def _typed(name: str, cells: list[str], users: list[str]) -> tuple[object, list[
             raise CredentialReportError(f"column {name!r} of user {bad[0]!r}: not a timestamp: {bad[1]!r}") from error
         # One resolution for every column, whatever the input precision or pandas default.
         return parsed.dt.as_unit("us").array, state
-    for user, cell in zip(users, present):
+    for user, cell in zip(users, present, strict=True):
         if cell is not None and not cell.strip():
             raise CredentialReportError(f"column {name!r} of user {user!r} is empty")
     return pd.array(present, dtype="string"), state
 
 
 def _first_bad_timestamp(values: list[str | None], users: list[str]) -> tuple[str, str]:
-    for user, value in zip(users, values):
+    for user, value in zip(users, values, strict=True):
         if value is None:
             continue
         try:

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trailbook.aws import error_code
-from trailbook.iam.context import FAILED, AccountContext
+from trailbook.iam.context import FAILED, AccountContext, Failed
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _ACTIVE_FINDINGS = {"status": {"eq": ["ACTIVE"]}}
@@ -54,7 +54,7 @@ def collect_posture(
             "DescribeTrails", ctx.caller.call, ctx.client("cloudtrail", region), "DescribeTrails",
             includeShadowTrails=True, context=f"region {region}",
         )
-        if found is FAILED:
+        if isinstance(found, Failed):
             trails_complete = False
             return
         for trail in found.get("trailList", []):
@@ -85,18 +85,18 @@ def collect_posture(
                 "GetTrailStatus", ctx.caller.call, ctx.client("cloudtrail", region), "GetTrailStatus",
                 Name=arn, context=f"trail {arn}",
             )
-            if got is not FAILED:
+            if not isinstance(got, Failed):
                 status[arn] = got
         posture["trail_status"] = status
 
     posture["guardduty"] = {}
     for region in in_use:
         detectors = _guardduty(ctx, region)
-        if detectors is not FAILED:
+        if not isinstance(detectors, Failed):
             posture["guardduty"][region] = detectors
 
     block = ctx.attempt("GetPublicAccessBlock", _public_access_block, ctx, account_id, context=f"account {account_id}")
-    if block is not FAILED:
+    if not isinstance(block, Failed):
         posture["s3_public_access_block"] = block
 
     analyzers: list[dict[str, Any]] = []
@@ -108,21 +108,21 @@ def collect_posture(
             "ListAnalyzers", _pages, ctx, client, "ListAnalyzers", "analyzers", "nextToken",
             context=f"region {region}",
         )
-        if found is FAILED:
+        if isinstance(found, Failed):
             analyzers_complete = False
             continue
         analyzers.extend(found)
         for analyzer in found:
             if analyzer.get("status") != "ACTIVE":
                 continue  # CREATING/DISABLED/FAILED analyzers have no current findings
-            got = ctx.attempt(
+            active = ctx.attempt(
                 "ListFindingsV2", _pages, ctx, client, "ListFindingsV2", "findings", "nextToken",
                 analyzerArn=analyzer["arn"], filter=_ACTIVE_FINDINGS, context=f"analyzer {analyzer['arn']}",
             )
-            if got is FAILED:
+            if isinstance(active, Failed):
                 findings_complete = False
             else:
-                findings.extend(got)
+                findings.extend(active)
     if analyzers_complete:
         posture["access_analyzers"] = analyzers
         if findings_complete:
@@ -136,7 +136,7 @@ def _guardduty(ctx: AccountContext, region: str) -> Any:
         "ListDetectors", _pages, ctx, client, "ListDetectors", "DetectorIds", "NextToken",
         context=f"region {region}",
     )
-    if ids is FAILED:
+    if isinstance(ids, Failed):
         return FAILED
     detectors: dict[str, Any] = {}
     for detector_id in ids:
@@ -144,7 +144,7 @@ def _guardduty(ctx: AccountContext, region: str) -> Any:
             "GetDetector", ctx.caller.call, client, "GetDetector", DetectorId=detector_id,
             context=f"detector {detector_id} in {region}",
         )
-        if got is not FAILED:
+        if not isinstance(got, Failed):
             detectors[detector_id] = got
     return {"DetectorIds": ids, "detectors": detectors}
 
