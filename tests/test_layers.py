@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lib" / "trailbook"
 # Lower number = lower layer. Every top-level module or package of trailbook is listed.
 LAYERS = {
     # foundations: no trailbook imports but each other
-    "errors": 0, "paths": 0, "contract": 0, "schema": 0, "params": 0,
+    "errors": 0, "paths": 0, "contract": 0, "schema": 0, "params": 0, "resource_policy": 0,
     # readers of files and AWS, and the demo generator
     "loader": 1, "geoip": 1, "redact": 1, "mask": 1, "demo": 1, "aws": 1,
     # the local store, SQL translation, Athena DDL, IAM collection and snapshots

@@ -1,0 +1,232 @@
+"""resource_policy: who outside the organization a policy or grant lets in.
+
+Two oracles: Panther's AWS.CloudTrail.ResourceMadePublic rule tests (its verdict on "made
+public", on real and hand-edited CloudTrail events), and cases written from IAM's policy grammar
+and the issue's list, each with its expected level stated by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trailbook import resource_policy as R
+
+OWN, OTHER, OWN2 = "111122223333", "444455556666", "777788889999"
+OWN_ORG, OTHER_ORG = "o-ownorg1234", "o-otherorg567"
+TRUST = R.Trust.of([OWN, OWN2], [OWN_ORG])
+PANTHER = Path(__file__).parent / "fixtures" / "panther_resource_made_public.jsonl"
+
+
+def _panther_cases():
+    for line in PANTHER.read_text().splitlines():
+        case = json.loads(line)
+        yield pytest.param(case, id=case["test_name"])
+
+
+@pytest.mark.parametrize("case", list(_panther_cases()))
+def test_public_agrees_with_panther(case):
+    event = case["log"]
+    if event.get("errorCode"):
+        pytest.skip("failed calls are dropped by the detection's SQL (errorcode IS NULL), not here")
+    own = {event.get("recipientAccountId"), (event.get("userIdentity") or {}).get("accountId")} - {None}
+    _, _, grants = R.grants_of_event(event["eventSource"], event["eventName"], event.get("requestParameters"),
+                                     R.Trust.of(own))
+    assert (R.worst(grants) == R.PUBLIC) is case["expected_result"], [g.to_dict() for g in grants]
+
+
+def test_panther_fixture_is_complete():
+    assert sum(1 for _ in _panther_cases()) == 14
+
+
+def policy(principal=None, condition=None, effect="Allow", not_principal=None, action="s3:GetObject"):
+    statement = {"Effect": effect, "Action": action, "Resource": "*"}
+    if principal is not None:
+        statement["Principal"] = principal
+    if not_principal is not None:
+        statement["NotPrincipal"] = not_principal
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+CASES = {
+    # principal forms
+    "star string": (policy("*"), R.PUBLIC),
+    "star in AWS map": (policy({"AWS": "*"}), R.PUBLIC),
+    "star in AWS list": (policy({"AWS": [f"arn:aws:iam::{OWN}:root", "*"]}), R.PUBLIC),
+    "foreign account id": (policy({"AWS": OTHER}), R.EXTERNAL),
+    "foreign account root ARN": (policy({"AWS": f"arn:aws:iam::{OTHER}:root"}), R.EXTERNAL),
+    "foreign role ARN": (policy({"AWS": [f"arn:aws:iam::{OTHER}:role/x"]}), R.EXTERNAL),
+    "own account": (policy({"AWS": f"arn:aws:iam::{OWN}:root"}), None),
+    "second own account": (policy({"AWS": OWN2}), None),
+    "unique id of a deleted principal": (policy({"AWS": "AROAEXAMPLEID1234567"}), R.UNVERIFIED),
+    # service principals
+    "service, no condition": (policy({"Service": "cloudtrail.amazonaws.com"}), None),
+    "service, own SourceAccount": (
+        policy({"Service": "logs.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": OWN}}), None),
+    "service, foreign SourceAccount": (
+        policy({"Service": "logs.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": OTHER}}), R.EXTERNAL),
+    "not a service principal": (policy({"Service": "evil.example.com"}), R.EXTERNAL),
+    # conditions that limit "*"
+    "star, own org": (policy("*", {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}), None),
+    "star, foreign org": (policy("*", {"StringEquals": {"aws:PrincipalOrgID": OTHER_ORG}}), R.EXTERNAL),
+    "star, own org path": (
+        policy("*", {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [f"{OWN_ORG}/r-ab12/*"]}}), None),
+    "star, own SourceAccount": (policy("*", {"StringEquals": {"aws:SourceAccount": [OWN, OWN2]}}), None),
+    "star, foreign PrincipalAccount": (policy("*", {"StringEquals": {"aws:PrincipalAccount": OTHER}}), R.EXTERNAL),
+    "star, own SourceArn": (policy("*", {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:eu-west-1:{OWN}:t"}}), None),
+    "star, bucket SourceArn (no account)": (
+        policy("*", {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::some-bucket"}}), R.UNVERIFIED),
+    "star, VPC endpoint": (policy("*", {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}), R.UNVERIFIED),
+    "star, IP range": (policy("*", {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}), R.UNVERIFIED),
+    "star, IP range of everything": (policy("*", {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}), R.PUBLIC),
+    "star, own org AND VPC": (policy("*", {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG,
+                                                            "aws:SourceVpc": "vpc-1"}}), None),
+    # conditions that do not limit
+    "star, negated org": (policy("*", {"StringNotEquals": {"aws:PrincipalOrgID": OWN_ORG}}), R.PUBLIC),
+    "star, IfExists": (policy("*", {"StringEqualsIfExists": {"aws:SourceAccount": OWN}}), R.PUBLIC),
+    "star, SecureTransport only": (policy("*", {"Bool": {"aws:SecureTransport": "true"}}), R.PUBLIC),
+    "star, wildcard account": (policy("*", {"StringLike": {"aws:SourceAccount": "*"}}), R.PUBLIC),
+    # effects and NotPrincipal
+    "deny star": (policy("*", effect="Deny"), None),
+    "NotPrincipal allow": (policy(not_principal={"AWS": f"arn:aws:iam::{OWN}:root"}), R.PUBLIC),
+    "NotPrincipal allow, own org": (
+        policy(not_principal={"AWS": OTHER}, condition={"StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}), None),
+    # other principal kinds
+    "canonical user": (policy({"CanonicalUser": "79a59df900b949e55d96a1e698fbaced"}), R.UNVERIFIED),
+    "public web identity": (policy({"Federated": "accounts.google.com"}), R.UNVERIFIED),
+    "own OIDC provider with subject condition": (
+        policy({"Federated": f"arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com"},
+               {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:me/app:*"}}), None),
+    "own OIDC provider without condition": (
+        policy({"Federated": f"arn:aws:iam::{OWN}:oidc-provider/token.actions.githubusercontent.com"}), R.UNVERIFIED),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_policy_levels(name):
+    document, expected = CASES[name]
+    assert R.worst(R.grants_of_policy(document, TRUST)) == expected
+
+
+def test_org_condition_when_your_org_is_unknown_is_unverified_not_trusted():
+    document = policy("*", {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG}})
+    grants = R.grants_of_policy(document, R.Trust.of([OWN]))
+    assert [g.level for g in grants] == [R.UNVERIFIED]
+    assert "trusted_org_ids" in grants[0].reason
+
+
+def test_policy_as_text_and_as_object_read_the_same():
+    document = policy({"AWS": [OTHER, "*"]}, action=["s3:GetObject", "s3:ListBucket"])
+    as_object = R.grants_of_policy(document, TRUST)
+    as_text = R.grants_of_policy(json.dumps(document, indent=2), TRUST)
+    assert as_object == as_text
+    assert sorted((g.level, g.principal) for g in as_text) == [(R.EXTERNAL, OTHER), (R.PUBLIC, "*")]
+    assert as_text[0].actions == ("s3:GetObject", "s3:ListBucket")
+    assert json.loads(as_text[0].statement)["Principal"] == {"AWS": [OTHER, "*"]}
+
+
+def test_single_statement_object_and_url_encoded_iam_documents():
+    single = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": OTHER},
+                                                     "Action": "sts:AssumeRole"}}
+    assert R.worst(R.grants_of_policy(single, TRUST)) == R.EXTERNAL
+    from urllib.parse import quote
+    assert R.worst(R.grants_of_policy(quote(json.dumps(single)), TRUST)) == R.EXTERNAL
+
+
+@pytest.mark.parametrize("hostile", [
+    None, "", "not json", "[1, 2]", '{"Statement": "x"}', '{"Statement": [1, "a", null]}',
+    "[" * 100_000,
+    '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": null}}]}',
+])
+def test_hostile_policy_text_yields_nothing_and_never_raises(hostile):
+    assert R.grants_of_policy(hostile, TRUST) == []
+
+
+def test_hostile_numeric_principal_is_not_trusted():
+    grants = R.grants_of_policy({"Statement": [{"Effect": "Allow", "Principal": 7}]}, TRUST)
+    assert [g.level for g in grants] == [R.UNVERIFIED]
+
+
+def event(source, name, params):
+    return R.grants_of_event(source, name, params, TRUST)
+
+
+def test_every_resource_type_reads_its_policy_from_cloudtrail():
+    text = json.dumps(policy("*"))
+    cases = [
+        ("s3.amazonaws.com", "PutBucketPolicy", {"bucketName": "b", "bucketPolicy": policy("*")}, "s3_bucket", "b"),
+        ("s3.amazonaws.com", "PutAccessPointPolicy", {"name": "ap", "PutAccessPointPolicyRequest": {"Policy": text}},
+         "s3_access_point", "ap"),
+        ("kms.amazonaws.com", "PutKeyPolicy", {"keyId": "k", "policy": text}, "kms_key", "k"),
+        ("sqs.amazonaws.com", "SetQueueAttributes", {"queueUrl": "q", "attributes": {"Policy": text}}, "sqs_queue", "q"),
+        ("sns.amazonaws.com", "SetTopicAttributes", {"topicArn": "t", "attributeName": "Policy",
+                                                     "attributeValue": text}, "sns_topic", "t"),
+        ("ecr.amazonaws.com", "SetRepositoryPolicy", {"repositoryName": "r", "policyText": text}, "ecr_repository", "r"),
+        ("secretsmanager.amazonaws.com", "PutResourcePolicy", {"secretId": "s", "resourcePolicy": text},
+         "secretsmanager_secret", "s"),
+        ("iam.amazonaws.com", "UpdateAssumeRolePolicy", {"roleName": "x", "policyDocument": text}, "iam_role", "x"),
+        ("iam.amazonaws.com", "CreateRole", {"roleName": "x", "assumeRolePolicyDocument": text}, "iam_role", "x"),
+        ("glacier.amazonaws.com", "SetVaultAccessPolicy", {"vaultName": "v", "policy": {"policy": text}},
+         "glacier_vault", "v"),
+        ("elasticfilesystem.amazonaws.com", "PutFileSystemPolicy", {"fileSystemId": "fs-1", "policy": text},
+         "efs_file_system", "fs-1"),
+        ("es.amazonaws.com", "UpdateDomainConfig", {"domainName": "d", "accessPolicies": text},
+         "opensearch_domain", "d"),
+        ("backup.amazonaws.com", "PutBackupVaultAccessPolicy", {"backupVaultName": "bv", "policy": text},
+         "backup_vault", "bv"),
+    ]
+    for source, name, params, kind, resource in cases:
+        got_kind, got_resource, grants = event(source, name, params)
+        assert (got_kind, got_resource, R.worst(grants)) == (kind, resource, R.PUBLIC), name
+
+
+def test_grant_calls_become_statements():
+    assert R.worst(event("s3.amazonaws.com", "PutBucketAcl", {"bucketName": "b", "x-amz-acl": ["public-read"]})[2]) \
+        == R.PUBLIC
+    assert event("s3.amazonaws.com", "PutBucketAcl", {"bucketName": "b", "x-amz-acl": ["private"]})[2] == []
+    grant_header = {"bucketName": "b", "x-amz-grant-read": ['uri="http://acs.amazonaws.com/groups/global/AllUsers"']}
+    assert R.worst(event("s3.amazonaws.com", "PutBucketAcl", grant_header)[2]) == R.PUBLIC
+    acl = {"bucketName": "b", "AccessControlPolicy": {
+        "Owner": {"ID": "owner1"},
+        "AccessControlList": {"Grant": [
+            {"Grantee": {"ID": "owner1"}, "Permission": "FULL_CONTROL"},
+            {"Grantee": {"URI": "http://acs.amazonaws.com/groups/s3/LogDelivery"}, "Permission": "WRITE"},
+            {"Grantee": {"ID": "stranger9"}, "Permission": "READ"}]}}}
+    grants = event("s3.amazonaws.com", "PutBucketAcl", acl)[2]
+    assert [(g.level, g.principal, g.actions) for g in grants] == \
+        [(R.UNVERIFIED, "CanonicalUser:stranger9", ("s3:acl:READ",))]
+    sns = {"topicArn": "t", "aWSAccountId": [OWN, OTHER], "actionName": ["Publish"]}
+    assert [(g.level, g.principal) for g in event("sns.amazonaws.com", "AddPermission", sns)[2]] == \
+        [(R.EXTERNAL, OTHER)]
+    kms = {"keyId": "k", "granteePrincipal": f"arn:aws:iam::{OTHER}:role/r", "operations": ["Decrypt"]}
+    assert R.worst(event("kms.amazonaws.com", "CreateGrant", kms)[2]) == R.EXTERNAL
+    assert event("kms.amazonaws.com", "CreateGrant", {**kms, "granteePrincipal": OWN})[2] == []
+
+
+def test_lambda_permissions_with_their_conditions():
+    stratus = {"action": "lambda:InvokeFunction", "functionName": "f", "principal": "*", "statementId": "backdoor"}
+    kind, resource, grants = event("lambda.amazonaws.com", "AddPermission20150331v2", stratus)
+    assert (kind, resource, R.worst(grants)) == ("lambda_function", "f", R.PUBLIC)
+    s3_invoke = {"functionName": "f", "principal": "s3.amazonaws.com", "sourceAccount": OWN,
+                 "action": "lambda:InvokeFunction"}
+    assert event("lambda.amazonaws.com", "AddPermission20150331v2", s3_invoke)[2] == []
+    foreign_source = {**s3_invoke, "sourceAccount": OTHER}
+    assert R.worst(event("lambda.amazonaws.com", "AddPermission20150331v2", foreign_source)[2]) == R.EXTERNAL
+    layer = {"layerName": "l", "principal": "*", "organizationId": OWN_ORG, "action": "lambda:GetLayerVersion"}
+    assert event("lambda.amazonaws.com", "AddLayerVersionPermission20181031", layer)[2] == []
+    assert R.worst(event("lambda.amazonaws.com", "AddLayerVersionPermission20181031",
+                         {**layer, "organizationId": None})[2]) == R.PUBLIC
+    url = {"functionName": "f", "authType": "NONE"}
+    assert R.worst(event("lambda.amazonaws.com", "CreateFunctionUrlConfig20211031", url)[2]) == R.PUBLIC
+    assert event("lambda.amazonaws.com", "CreateFunctionUrlConfig20211031", {**url, "authType": "AWS_IAM"})[2] == []
+
+
+def test_unrelated_events_and_missing_parameters_yield_nothing():
+    assert event("s3.amazonaws.com", "GetObject", {"bucketName": "b"}) == ("", "b", [])
+    assert event("s3.amazonaws.com", "PutBucketPolicy", None)[2] == []
+    assert event("sns.amazonaws.com", "SetTopicAttributes", {"attributeName": "DisplayName",
+                                                             "attributeValue": json.dumps(policy("*"))})[2] == []
