@@ -3,7 +3,8 @@
 `generate(out_dir, seed=7, events=40_000, incidents=True)` writes CloudTrail delivery files,
 an IAM snapshot and a ground-truth manifest; `DEMO_WINDOW` holds the fixed dates; `ensure()`
 keeps a default copy on disk. Modules, lowest first: window, ids, catalog, world, records,
-usage, delivery, background, incidents, iam_snapshot, generate.
+usage, delivery, streams (who does what), schedule (when), background (the records),
+incidents, iam_snapshot, generate.
 """
 
 from __future__ import annotations

@@ -118,7 +118,8 @@ def _kms(name: str) -> ParamsFn:
                       "encryptionContext": {"aws:secretsmanager:arn": r.secret_arn(region, rng.choice(r.secrets))}}
         elif name == "GenerateDataKey":
             params = {"keyId": key, "keySpec": "AES_256",
-                      "encryptionContext": {"aws:logs:arn": f"arn:aws:logs:{region}:{r.account}:log-group:{rng.choice(r.log_groups)}"}}
+                      "encryptionContext": {
+                          "aws:logs:arn": f"arn:aws:logs:{region}:{r.account}:log-group:{rng.choice(r.log_groups)}"}}
         else:
             params = {"keyId": key}
         return params, [{"accountId": r.account, "type": "AWS::KMS::Key", "ARN": key}]
@@ -163,7 +164,8 @@ def _parameter(r, rng, region):
 
 
 def _log_stream(r, rng, region):
-    return {"logGroupName": rng.choice(r.log_groups), "logStreamName": "%s/%08x" % (r.account[-4:], rng.getrandbits(32))}, None
+    group = rng.choice(r.log_groups)
+    return {"logGroupName": group, "logStreamName": f"{r.account[-4:]}/{rng.getrandbits(32):08x}"}, None
 
 
 def _log_group(r, rng, region):
@@ -180,8 +182,10 @@ def _ssm_instance(r, rng, region):
 
 def _metric_data(r, rng, region):
     return {"startTime": "Oct 1, 2026, 12:00:00 AM", "endTime": "Oct 1, 2026, 1:00:00 AM",
-            "metricDataQueries": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/EC2", "metricName": "CPUUtilization"},
-                                                              "period": 300, "stat": "Average"}, "returnData": True}]}, None
+            "metricDataQueries": [{"id": "m1",
+                                   "metricStat": {"metric": {"namespace": "AWS/EC2", "metricName": "CPUUtilization"},
+                                                  "period": 300, "stat": "Average"},
+                                   "returnData": True}]}, None
 
 
 def _cost(r, rng, region):
@@ -206,6 +210,14 @@ def _detector(r, rng, region):
 def _list_findings(r, rng, region):
     return {"detectorId": r.detector_id(region), "maxResults": 50,
             "findingCriteria": {"criterion": {"service.archived": {"eq": ["false"]}}}}, None
+
+
+def _s3_host(r, rng, region):
+    return {"Host": f"s3.{region}.amazonaws.com"}, None
+
+
+def _ssm_associations(r, rng, region):
+    return {"instanceId": rng.choice(r.instances.get(region) or ["i-0"]), "maxResults": 20}, None
 
 
 def _lookup_events(r, rng, region):
@@ -241,16 +253,21 @@ _ROWS: list[tuple[str, str, str | None, bool, str, ParamsFn | None]] = [
     ("iam:CreateAccessKey", "iam", "CreateAccessKey", False, "1.09", None),
     ("iam:CreateLoginProfile", "iam", "CreateLoginProfile", False, "1.09", None),
     ("ec2:DescribeInstances", "ec2", "DescribeInstances", True, "1.10", _instances),
-    ("ec2:DescribeInstanceStatus", "ec2", "DescribeInstanceStatus", True, "1.10", _const({"instancesSet": {}, "filterSet": {}, "includeAllInstances": False})),
-    ("ec2:DescribeSecurityGroups", "ec2", "DescribeSecurityGroups", True, "1.10", _const({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}})),
+    ("ec2:DescribeInstanceStatus", "ec2", "DescribeInstanceStatus", True, "1.10",
+     _const({"instancesSet": {}, "filterSet": {}, "includeAllInstances": False})),
+    ("ec2:DescribeSecurityGroups", "ec2", "DescribeSecurityGroups", True, "1.10",
+     _const({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}})),
     ("ec2:DescribeVpcs", "ec2", "DescribeVpcs", True, "1.10", _const({"vpcSet": {}, "filterSet": {}})),
     ("ec2:DescribeSubnets", "ec2", "DescribeSubnets", True, "1.10", _const({"subnetSet": {}, "filterSet": {}})),
-    ("ec2:DescribeImages", "ec2", "DescribeImages", True, "1.10", _const({"executableBySet": {}, "imagesSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}})),
+    ("ec2:DescribeImages", "ec2", "DescribeImages", True, "1.10",
+     _const({"executableBySet": {}, "imagesSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}})),
     ("ec2:DescribeVolumes", "ec2", "DescribeVolumes", True, "1.10", _const({"volumeSet": {}, "filterSet": {}})),
-    ("ec2:DescribeSnapshots", "ec2", "DescribeSnapshots", True, "1.10", _const({"snapshotSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}})),
+    ("ec2:DescribeSnapshots", "ec2", "DescribeSnapshots", True, "1.10",
+     _const({"snapshotSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}})),
     ("ec2:DescribeRegions", "ec2", "DescribeRegions", True, "1.10", _const({"regionSet": {}})),
     ("ec2:DescribeKeyPairs", "ec2", "DescribeKeyPairs", True, "1.10", _const({"keySet": {}})),
-    ("ec2:DescribeLaunchTemplates", "ec2", "DescribeLaunchTemplates", True, "1.10", _const({"DescribeLaunchTemplatesRequest": {"MaxResults": 200}})),
+    ("ec2:DescribeLaunchTemplates", "ec2", "DescribeLaunchTemplates", True, "1.10",
+     _const({"DescribeLaunchTemplatesRequest": {"MaxResults": 200}})),
     ("ec2:DescribeInstanceAttribute", "ec2", "DescribeInstanceAttribute", True, "1.10", None),
     ("ec2:GetPasswordData", "ec2", "GetPasswordData", True, "1.10", None),
     ("ec2:CreateKeyPair", "ec2", "CreateKeyPair", False, "1.10", None),
@@ -258,19 +275,21 @@ _ROWS: list[tuple[str, str, str | None, bool, str, ParamsFn | None]] = [
     ("ec2:CreateTags", "ec2", "CreateTags", False, "1.10", _create_tags),
     ("ec2:RunInstances", "ec2", "RunInstances", False, "1.10", None),
     ("ec2:TerminateInstances", "ec2", "TerminateInstances", False, "1.10", None),
-    ("s3:ListBuckets", "s3", "ListAllMyBuckets", True, "1.10", lambda r, rng, region: ({"Host": f"s3.{region}.amazonaws.com"}, None)),
+    ("s3:ListBuckets", "s3", "ListAllMyBuckets", True, "1.10", _s3_host),
     ("s3:GetBucketLocation", "s3", "GetBucketLocation", True, "1.10", _bucket({"location": ""})),
     ("s3:GetBucketVersioning", "s3", "GetBucketVersioning", True, "1.10", _bucket({"versioning": ""})),
     ("s3:GetBucketPolicy", "s3", "GetBucketPolicy", True, "1.10", _bucket({"policy": ""})),
     ("s3:GetBucketAcl", "s3", "GetBucketAcl", True, "1.10", _bucket({"acl": ""})),
     ("s3:GetBucketTagging", "s3", "GetBucketTagging", True, "1.10", _bucket({"tagging": ""})),
     ("s3:GetBucketEncryption", "s3", "GetEncryptionConfiguration", True, "1.10", _bucket({"encryption": ""})),
-    ("s3:GetBucketPublicAccessBlock", "s3", "GetBucketPublicAccessBlock", True, "1.10", _bucket({"publicAccessBlock": ""})),
+    ("s3:GetBucketPublicAccessBlock", "s3", "GetBucketPublicAccessBlock", True, "1.10",
+     _bucket({"publicAccessBlock": ""})),
     ("s3:PutBucketPolicy", "s3", "PutBucketPolicy", False, "1.10", None),
     ("lambda:ListFunctions20150331", "lambda", "ListFunctions", True, "1.09", _none),
     ("lambda:GetFunction20150331v2", "lambda", "GetFunction", True, "1.09", _function()),
     ("lambda:ListVersionsByFunction20150331", "lambda", "ListVersionsByFunction", True, "1.09", _function()),
-    ("lambda:UpdateFunctionCode20150331v2", "lambda", "UpdateFunctionCode", False, "1.09", _function({"publish": False, "dryRun": False, "architectures": ["arm64"]})),
+    ("lambda:UpdateFunctionCode20150331v2", "lambda", "UpdateFunctionCode", False, "1.09",
+     _function({"publish": False, "dryRun": False, "architectures": ["arm64"]})),
     ("lambda:PublishVersion20150331", "lambda", "PublishVersion", False, "1.09", _function()),
     ("lambda:AddPermission20150331v2", "lambda", "AddPermission", False, "1.09", None),
     ("dynamodb:DescribeTable", "dynamodb", "DescribeTable", True, "1.09", _table),
@@ -285,7 +304,7 @@ _ROWS: list[tuple[str, str, str | None, bool, str, ParamsFn | None]] = [
     ("secretsmanager:DescribeSecret", "secretsmanager", "DescribeSecret", True, "1.09", _secret),
     ("secretsmanager:ListSecrets", "secretsmanager", "ListSecrets", True, "1.09", _none),
     ("ssm:UpdateInstanceInformation", "ssm", "UpdateInstanceInformation", False, "1.09", _ssm_instance),
-    ("ssm:ListInstanceAssociations", "ssm", "ListInstanceAssociations", True, "1.09", lambda r, rng, region: ({"instanceId": rng.choice(r.instances.get(region) or ["i-0"]), "maxResults": 20}, None)),
+    ("ssm:ListInstanceAssociations", "ssm", "ListInstanceAssociations", True, "1.09", _ssm_associations),
     ("ssm:GetParameter", "ssm", "GetParameter", True, "1.09", _parameter),
     ("ssm:GetParameters", "ssm", "GetParameters", True, "1.09", None),
     ("ssm:DescribeParameters", "ssm", "DescribeParameters", True, "1.09", _none),
@@ -304,11 +323,13 @@ _ROWS: list[tuple[str, str, str | None, bool, str, ParamsFn | None]] = [
     ("guardduty:GetDetector", "guardduty", "GetDetector", True, "1.09", _detector),
     ("guardduty:ListFindings", "guardduty", "ListFindings", True, "1.09", _list_findings),
     ("guardduty:DeleteDetector", "guardduty", "DeleteDetector", False, "1.09", _detector),
-    ("servicequotas:GetServiceQuota", "servicequotas", "GetServiceQuota", True, "1.10", _const({"serviceCode": "ec2", "quotaCode": "L-1216C47A"})),
+    ("servicequotas:GetServiceQuota", "servicequotas", "GetServiceQuota", True, "1.10",
+     _const({"serviceCode": "ec2", "quotaCode": "L-1216C47A"})),
     ("rds:DescribeDBInstances", "rds", "DescribeDBInstances", True, "1.09", _none),
     ("rds:DescribeDBClusters", "rds", "DescribeDBClusters", True, "1.09", _none),
     ("organizations:DescribeOrganization", "organizations", "DescribeOrganization", True, "1.09", _none),
-    ("health:DescribeEventAggregates", "health", "DescribeEventAggregates", True, "1.09", _const({"aggregateField": "eventTypeCategory", "filter": {"eventStatusCodes": ["open", "upcoming"]}})),
+    ("health:DescribeEventAggregates", "health", "DescribeEventAggregates", True, "1.09",
+     _const({"aggregateField": "eventTypeCategory", "filter": {"eventStatusCodes": ["open", "upcoming"]}})),
     ("sns:ListTopics", "sns", "ListTopics", True, "1.09", _none),
 ]
 

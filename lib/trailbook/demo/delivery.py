@@ -117,7 +117,7 @@ class Delivery:
         digest = {
             "awsAccountId": account, "digestStartTime": iso(start), "digestEndTime": iso(end),
             "digestS3Bucket": bucket, "digestS3Object": key,
-            "digestPublicKeyFingerprint": "%032x" % self.rng.getrandbits(128),
+            "digestPublicKeyFingerprint": f"{self.rng.getrandbits(128):032x}",
             "digestSignatureAlgorithm": "SHA256withRSA",
             "newestEventTime": iso(max(f.newest for f in files)), "oldestEventTime": iso(min(f.oldest for f in files)),
             "previousDigestS3Bucket": None, "previousDigestS3Object": None, "previousDigestHashValue": None,

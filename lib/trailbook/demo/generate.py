@@ -21,10 +21,12 @@ from typing import Any
 
 import orjson
 
-from .background import Background, Burst, apportion, build_schedule, build_streams, rotation_events
+from .background import Background, rotation_events
 from .delivery import Delivery
 from .iam_snapshot import write_snapshot
 from .incidents import LOGGING_GAP, PUBLIC_BUCKET, RESTART_AT, STOP_AT, build_incidents
+from .schedule import Burst, apportion, build_schedule
+from .streams import build_streams
 from .usage import Usage
 from .window import DAY, DEMO_WINDOW, HISTORY_START, SNAPSHOT_TIME, WINDOW_END, epoch, iso
 from .world import ADMIN_POLICY_ARN, PROD, SECURITY, World, build_world
@@ -99,7 +101,8 @@ def generate(out_dir: str | os.PathLike, *, seed: int = DEFAULT_SEED, events: in
     incident_events = sum(len(inc.events) for inc in listed)
     response_events = sum(len(inc.events) for inc in story if not inc.listed)
     if delivery.records != events + incident_events + response_events:
-        raise AssertionError(f"delivered {delivery.records} records, expected {events + incident_events + response_events}")
+        expected = events + incident_events + response_events
+        raise AssertionError(f"delivered {delivery.records} records, expected {expected}")
     manifest = {
         "format": MANIFEST_FORMAT, "seed": seed, "events_requested": events, "incidents_enabled": incidents,
         "window": DEMO_WINDOW.as_dict(),
@@ -197,8 +200,9 @@ def _plants(world: World, usage: Usage) -> list[dict[str, Any]]:
     stale = legacy.keys[0]
     reporting = prod.users["svc-reporting"]
     pipeline = prod.roles["data-pipeline"]
-    recent = [ns for (arn, ns), (t, _) in usage.services.items() if arn == pipeline.arn and t >= SNAPSHOT_TIME - 90 * DAY]
-    recent += [ns for ns, (t, _, _) in pipeline.prior_usage.items() if t >= SNAPSHOT_TIME - 90 * DAY]
+    since = SNAPSHOT_TIME - 90 * DAY
+    recent = [ns for (arn, ns), (t, _) in usage.services.items() if arn == pipeline.arn and t >= since]
+    recent += [ns for ns, (t, _, _) in pipeline.prior_usage.items() if t >= since]
     return [
         {"id": "stale_key", "account_id": PROD, "entity_arn": legacy.arn, "access_key_id": stale.id,
          "created": iso(stale.created), "last_used": iso(stale.prior_use[0]) if stale.prior_use else None},

@@ -41,7 +41,8 @@ def _dump(path: Path, data: Any) -> None:
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-def write_snapshot(folder: Path, world: World, usage: Usage, posture_facts: dict[str, Any], seed: int) -> dict[str, Any]:
+def write_snapshot(folder: Path, world: World, usage: Usage, posture_facts: dict[str, Any],
+                   seed: int) -> dict[str, Any]:
     """Write `folder` (snapshot.json + one folder per account); returns snapshot.json's content."""
     rng = random.Random(f"trailbook-demo:{seed}:iam")
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,9 @@ def credential_report(account: Account, usage: Usage) -> str:
     for user in sorted(account.users.values(), key=lambda u: u.name):
         if user.password:
             used = usage.passwords.get(user.arn) or user.password_prior_use
-            password = ["true", iso_offset(used) if used else "no_information", iso_offset(user.password_changed), "N/A"]
+            # a password never changed was set when the user was made
+            changed = user.password_changed if user.password_changed is not None else user.created
+            password = ["true", iso_offset(used) if used else "no_information", iso_offset(changed), "N/A"]
         else:
             password = ["false", "N/A", "N/A", "N/A"]
         keys: list[str] = []
@@ -140,7 +143,8 @@ def authorization_details(account: Account, usage: Usage) -> dict[str, Any]:
         roles.append(role)
 
     attachments: dict[str, int] = {}
-    for entity in [*account.users.values(), *account.groups.values(), *account.roles.values()]:
+    entities: list[User | Group | Role] = [*account.users.values(), *account.groups.values(), *account.roles.values()]
+    for entity in entities:
         for arn in entity.attached:
             attachments[arn] = attachments.get(arn, 0) + 1
     policies = []
@@ -221,6 +225,7 @@ def service_last_accessed(account: Account, usage: Usage, rng: random.Random) ->
     users = sorted(account.users.values(), key=lambda u: u.name)
     roles = sorted(account.roles.values(), key=lambda r: r.name)
     groups = sorted(account.groups.values(), key=lambda g: g.name)
+    principals: list[User | Role] = [*users, *roles]
     entities: list[tuple[str, list[dict], list[User | Role]]] = []
     for u in users:
         entities.append((u.arn, _documents(u, account), [u]))
@@ -229,7 +234,7 @@ def service_last_accessed(account: Account, usage: Usage, rng: random.Random) ->
     for g in groups:
         entities.append((g.arn, _documents(g, account), [u for u in users if g.name in u.groups]))
     for p in sorted(account.policies.values(), key=lambda p: p.name):
-        holders: list[User | Role] = [e for e in (*users, *roles) if p.arn in e.attached]
+        holders: list[User | Role] = [e for e in principals if p.arn in e.attached]
         holders += [u for g in groups if p.arn in g.attached for u in users if g.name in u.groups and u not in holders]
         entities.append((p.arn, [p.document], holders))
 
@@ -281,7 +286,8 @@ def access_keys(account: Account, usage: Usage) -> list[dict[str, Any]]:
             last = _key_last_used(key, usage)
             rows.append({"UserName": user.name, "AccessKeyId": key.id, "Status": key.status,
                          "CreateDate": iso(key.created), "LastUsedDate": iso(last[0]) if last else None,
-                         "LastUsedServiceName": last[1] if last else "N/A", "LastUsedRegion": last[2] if last else "N/A"})
+                         "LastUsedServiceName": last[1] if last else "N/A",
+                         "LastUsedRegion": last[2] if last else "N/A"})
     return rows
 
 
@@ -306,7 +312,8 @@ def posture(account: Account, facts: dict[str, Any], rng: random.Random) -> dict
              "LogFileValidationEnabled": True, "KmsKeyId": facts["trail_kms_key"], "HasCustomEventSelectors": False,
              "HasInsightSelectors": False, "IsOrganizationTrail": True}
     status: dict[str, Any] = {
-        "IsLogging": True, "LatestDeliveryTime": iso(SNAPSHOT_TIME - 131), "LatestDigestDeliveryTime": iso(SNAPSHOT_TIME - 1800),
+        "IsLogging": True, "LatestDeliveryTime": iso(SNAPSHOT_TIME - 131),
+        "LatestDigestDeliveryTime": iso(SNAPSHOT_TIME - 1800),
         "StartLoggingTime": iso(facts["trail_started"]), "LatestDeliveryAttemptTime": iso(SNAPSHOT_TIME - 131),
         "LatestDeliveryAttemptSucceeded": iso(SNAPSHOT_TIME - 131), "TimeLoggingStarted": iso(facts["trail_started"]),
         "LatestNotificationAttemptTime": "", "LatestNotificationAttemptSucceeded": "",
@@ -324,7 +331,8 @@ def posture(account: Account, facts: dict[str, Any], rng: random.Random) -> dict
         since = iso(account.root_created + 400 * 86400)
         guardduty[region] = {"DetectorIds": [detector], "detectors": {detector: {
             "CreatedAt": since, "FindingPublishingFrequency": "SIX_HOURS",
-            "ServiceRole": f"arn:aws:iam::{account.id}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty",
+            "ServiceRole": (f"arn:aws:iam::{account.id}:role/aws-service-role/guardduty.amazonaws.com/"
+                            "AWSServiceRoleForAmazonGuardDuty"),
             "Status": "ENABLED", "UpdatedAt": since,
             "DataSources": {"CloudTrail": {"Status": "ENABLED"}, "DNSLogs": {"Status": "ENABLED"},
                             "FlowLogs": {"Status": "ENABLED"}, "S3Logs": {"Status": "ENABLED"}},
@@ -335,7 +343,8 @@ def posture(account: Account, facts: dict[str, Any], rng: random.Random) -> dict
     name = f"{'org' if kind == 'ORGANIZATION' else account.name}-analyzer"
     analyzer_arn = f"arn:aws:access-analyzer:us-east-1:{account.id}:analyzer/{name}"
     analyzers = [{"arn": analyzer_arn, "name": name, "type": kind, "createdAt": iso(account.root_created + 500 * 86400),
-                  "lastResourceAnalyzed": f"arn:aws:s3:::{res.buckets[0]}", "lastResourceAnalyzedAt": iso(SNAPSHOT_TIME - 3600),
+                  "lastResourceAnalyzed": f"arn:aws:s3:::{res.buckets[0]}",
+                  "lastResourceAnalyzedAt": iso(SNAPSHOT_TIME - 3600),
                   "status": "ACTIVE", "tags": {}}]
     findings = [dict(f, id=ids.uuid4(rng)) for f in facts["analyzer_findings"].get(account.id, [])]
     return {"trails": [trail], "trail_status": {trail_arn: status}, "guardduty": guardduty,

@@ -43,7 +43,7 @@ def file_suffix(rng: random.Random) -> str:
 
 def hex_id(rng: random.Random, prefix: str, n: int = 17) -> str:
     """Resource ids such as i-0…, vpc-0…, sg-0…, vpce-0… (lower-case hex)."""
-    return prefix + "%0*x" % (n, rng.getrandbits(4 * n))
+    return f"{prefix}{rng.getrandbits(4 * n):0{n}x}"
 
 
 def token(rng: random.Random, nbytes: int = 180) -> str:

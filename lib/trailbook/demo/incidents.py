@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from . import ids, records
 from .catalog import api
@@ -30,9 +30,11 @@ ATTACKER_UA = ("Boto3/1.34.11 md/Botocore#1.34.11 ua/2.0 os/linux#6.5.0-44-gener
 KALI_UA = ("aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.6.9-amd64 md/arch#x86_64 lang/python#3.11.8 "
            "md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#kali.2024 md/prompt#off "
            "md/command#s3api.list-buckets")
-SPRAY_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+SPRAY_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/120.0.0.0 Safari/537.36")
 BRUTE_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-ROOT_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+ROOT_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/124.0.0.0 Safari/537.36")
 
 PUBLIC_BUCKET = "acme-prod-customer-exports"
 BACKDOOR_USER = "svc-backup"
@@ -50,6 +52,14 @@ STOP_AT = epoch(2026, 10, 26, 3, 14, 22)
 RESTART_AT = epoch(2026, 10, 26, 13, 37, 5)
 ALICE_LOGIN_AT = epoch(2026, 10, 26, 13, 35, 40)   # inside the gap: IAM knows it, CloudTrail does not
 LOGGING_GAP = (STOP_AT + 1, RESTART_AT)             # [start, end): nothing is delivered
+
+
+class Caller(TypedDict):
+    """Who makes a call: passed as **caller to `_Recorder.call`."""
+
+    identity: dict
+    ip: str
+    ua: str
 
 
 @dataclass
@@ -183,7 +193,7 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
     ci = prod.users["ci-deploy"]
     key = ci.keys[0].id
     me = records.iam_user_identity(ci, key)
-    kw = dict(identity=me, ip=LEAK_IP, ua=ATTACKER_UA)
+    kw: Caller = {"identity": me, "ip": LEAK_IP, "ua": ATTACKER_UA}
 
     def make(incident_id: str, text: str) -> Incident:
         return Incident(incident_id, text, PROD, ci.arn, key, LEAK_IP)
@@ -245,7 +255,8 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
              params={"userName": ci.name, "policyArn": ADMIN_POLICY_ARN})
     inline = doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
     rec.call(escalation, t + 52, "iam:PutUserPolicy", "us-east-1", **kw,
-             params={"userName": ci.name, "policyName": ESCALATION_POLICY, "policyDocument": json.dumps(inline, indent=4)})
+             params={"userName": ci.name, "policyName": ESCALATION_POLICY,
+                     "policyDocument": json.dumps(inline, indent=4)})
     ci.attached.append(ADMIN_POLICY_ARN)
     ci.inline[ESCALATION_POLICY] = inline
     escalation.details["policy_arn"] = ADMIN_POLICY_ARN
@@ -269,7 +280,7 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
                                      "createDate": aws_text_time(key_created)}})
     backdoor.keys.append(AccessKey(new_key, BACKDOOR_USER, "Active", key_created))
     prod.users[BACKDOOR_USER] = backdoor
-    them = dict(identity=records.iam_user_identity(backdoor, new_key), ip=LEAK_IP, ua=ATTACKER_UA)
+    them: Caller = {"identity": records.iam_user_identity(backdoor, new_key), "ip": LEAK_IP, "ua": ATTACKER_UA}
     t = epoch(2026, 10, 26, 2, 3, 40)
     for gap, call_key in ((0, "sts:GetCallerIdentity"), (35, "s3:ListBuckets"), (37, "iam:ListUsers")):
         t += gap
@@ -289,7 +300,8 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
             "the instance bucket that the specified instance type belongs to. Please visit "
             "http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.")
     scp = ("Client.UnauthorizedOperation", f"You are not authorized to perform this operation. User: {ci.arn} is not "
-           f"authorized to perform: ec2:RunInstances on resource: arn:aws:ec2:{MINING_REGION}:{PROD}:instance/* with an "
+           f"authorized to perform: ec2:RunInstances on resource: "
+           f"arn:aws:ec2:{MINING_REGION}:{PROD}:instance/* with an "
            "explicit deny in a service control policy. Encoded authorization failure message: "
            + ids.token(rng, 96).replace("+", "-").replace("/", "_"))
     launches = [(epoch(2026, 10, 26, 2, 31, 10), "p3.2xlarge", 10, 20, vcpu),
@@ -322,9 +334,11 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
     kali.details["user_agent"] = KALI_UA
     out.append(kali)
 
-    bucket = make("public_bucket_policy", f"PutBucketPolicy on {PUBLIC_BUCKET} granting s3:GetObject to Principal \"*\"")
-    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
-                                                      "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{PUBLIC_BUCKET}/*"}]}
+    bucket = make("public_bucket_policy",
+                  f"PutBucketPolicy on {PUBLIC_BUCKET} granting s3:GetObject to Principal \"*\"")
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                             "Resource": f"arn:aws:s3:::{PUBLIC_BUCKET}/*"}]}
     rec.call(bucket, epoch(2026, 10, 26, 3, 5, 12), "s3:PutBucketPolicy", "us-east-1", **kw,
              params={"bucketPolicy": policy, "bucketName": PUBLIC_BUCKET,
                      "Host": f"{PUBLIC_BUCKET}.s3.us-east-1.amazonaws.com", "policy": ""},
@@ -345,10 +359,12 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
     rec.usage.sign_in(alice.arn, ALICE_LOGIN_AT)
     alice_id = records.console_user_identity(alice, ids.access_key_id(rng, "ASIA"), ALICE_LOGIN_AT, mfa=True)
     recovery = Incident("recovery", "alice restarts the trail", PROD, alice.arn, None, OFFICE_NYC[0], listed=False)
-    for gap, call_key in ((0, "cloudtrail:StartLogging"), (38, "cloudtrail:GetTrailStatus"), (29, "cloudtrail:DescribeTrails")):
+    for gap, call_key in ((0, "cloudtrail:StartLogging"), (38, "cloudtrail:GetTrailStatus"),
+                          (29, "cloudtrail:DescribeTrails")):
         rec.call(recovery, RESTART_AT + gap, call_key, "us-east-1", identity=alice_id, ip=OFFICE_NYC[0],
                  ua=UA["chrome_mac"], console=True)
-    stopped.details.update(trail_arn=res.trail_arn, logging_gap={"start": iso(LOGGING_GAP[0]), "end": iso(LOGGING_GAP[1])},
+    stopped.details.update(trail_arn=res.trail_arn,
+                           logging_gap={"start": iso(LOGGING_GAP[0]), "end": iso(LOGGING_GAP[1])},
                            recovery_event_ids=[r["eventID"] for _, r in recovery.events],
                            recovery_principal_arn=alice.arn)
     out.append(stopped)

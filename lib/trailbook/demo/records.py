@@ -40,7 +40,8 @@ def console_user_identity(user: User, key_id: str, created: int, mfa: bool) -> d
     return {"type": "IAMUser", "principalId": user.user_id, "arn": user.arn, "accountId": user.account,
             "accessKeyId": key_id, "userName": user.name,
             "sessionContext": {"sessionIssuer": {}, "webIdFederationData": {},
-                               "attributes": {"creationDate": iso(created), "mfaAuthenticated": "true" if mfa else "false"}}}
+                               "attributes": {"creationDate": iso(created),
+                                              "mfaAuthenticated": "true" if mfa else "false"}}}
 
 
 def role_session_identity(role: Role, session: str, key_id: str | None, created: int, *,
@@ -174,7 +175,7 @@ def console_login(rng: random.Random, *, t: int, account: str, ip: str, ua: str,
         rec["errorMessage"] = "Failed authentication"
     rec["requestParameters"] = None
     rec["responseElements"] = {"ConsoleLogin": "Success" if success else "Failure"}
-    extra = {"LoginTo": LOGIN_TO.format(state="%016x" % rng.getrandbits(64)), "MobileVersion": "No"}
+    extra = {"LoginTo": LOGIN_TO.format(state=f"{rng.getrandbits(64):016x}"), "MobileVersion": "No"}
     if mfa_used:
         extra["MFAIdentifier"] = (f"arn:aws:iam::{account}:mfa/root-account-mfa-device" if root
                                   else f"arn:aws:iam::{account}:mfa/{user.name if user else 'unknown'}")
@@ -212,7 +213,8 @@ def secret_rotated(rng: random.Random, *, t: int, account: str, region: str, sec
     return {
         "eventVersion": "1.09", "userIdentity": {"accountId": account, "invokedBy": "secretsmanager.amazonaws.com"},
         "eventTime": iso(t), "eventSource": "secretsmanager.amazonaws.com", "eventName": "RotationSucceeded",
-        "awsRegion": region, "sourceIPAddress": "secretsmanager.amazonaws.com", "userAgent": "secretsmanager.amazonaws.com",
+        "awsRegion": region, "sourceIPAddress": "secretsmanager.amazonaws.com",
+        "userAgent": "secretsmanager.amazonaws.com",
         "requestParameters": None, "responseElements": None, "additionalEventData": {"SecretId": secret_arn},
         "requestID": ids.uuid4(rng), "eventID": ids.uuid4(rng), "readOnly": False,
         "eventType": "AwsServiceEvent", "managementEvent": True, "recipientAccountId": account,

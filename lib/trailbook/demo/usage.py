@@ -15,8 +15,10 @@ from .catalog import Api
 @dataclass
 class Usage:
     keys: dict[str, tuple[int, str, str]] = field(default_factory=dict)               # key id → (t, namespace, region)
-    services: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)     # (entity, namespace) → (t, region)
-    actions: dict[tuple[str, str, str], tuple[int, str]] = field(default_factory=dict)  # (entity, ns, action) → (t, region)
+    # (entity, namespace) → (t, region)
+    services: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    # (entity, namespace, action) → (t, region)
+    actions: dict[tuple[str, str, str], tuple[int, str]] = field(default_factory=dict)
     passwords: dict[str, int] = field(default_factory=dict)                            # user/root ARN → last sign-in
     roles: dict[str, tuple[int, str]] = field(default_factory=dict)                     # role ARN → (t, region)
 

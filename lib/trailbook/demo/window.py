@@ -84,7 +84,8 @@ def aws_text_time(epoch: int) -> str:
     """Epoch seconds → 'Oct 5, 2026, 1:42:07 PM', the form CloudTrail uses inside responseElements."""
     t = time.gmtime(epoch)
     hour = t.tm_hour % 12 or 12
-    return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year}, {hour}:{t.tm_min:02d}:{t.tm_sec:02d} {'AM' if t.tm_hour < 12 else 'PM'}"
+    half = "AM" if t.tm_hour < 12 else "PM"
+    return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year}, {hour}:{t.tm_min:02d}:{t.tm_sec:02d} {half}"
 
 
 def weekday(epoch: int) -> int:

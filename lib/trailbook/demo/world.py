@@ -8,6 +8,7 @@ event volume (`events=`) never changes the organisation.
 from __future__ import annotations
 
 import random
+import string
 from dataclasses import dataclass, field
 
 from . import ids
@@ -25,19 +26,35 @@ OFFICE_DUBLIN = "198.51.100.40"
 VPN = ["203.0.113.5", "203.0.113.6"]
 
 UA = {
-    "chrome_mac": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36",
+    "chrome_mac": ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                   "Chrome/141.0.0.0 Safari/537.36"),
     "firefox_win": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:143.0) Gecko/20100101 Firefox/143.0",
-    "edge_win": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36 Edg/141.0.0.0",
-    "chrome_linux": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36",
-    "safari_mac": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15",
-    "cli_mac": "aws-cli/2.31.4 md/awscrt#0.27.6 ua/2.1 os/macos#24.6.0 md/arch#arm64 lang/python#3.13.7 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/prompt#off",
-    "cli_linux": "aws-cli/2.30.7 md/awscrt#0.27.6 ua/2.1 os/linux#6.14.0-33-generic md/arch#x86_64 lang/python#3.13.7 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off",
-    "terraform": "APN/1.0 HashiCorp/1.0 Terraform/1.13.3 (+https://www.terraform.io) terraform-provider-aws/6.14.1 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.39.2 ua/2.1 os/linux lang/go#1.24.6 md/GOOS#linux md/GOARCH#amd64",
-    "boto3_ci": "Boto3/1.40.41 md/Botocore#1.40.41 ua/2.1 os/linux#6.8.0-1036-aws md/arch#x86_64 lang/python#3.12.11 md/pyimpl#CPython m/Z,b cfg/retry-mode#legacy Botocore/1.40.41",
-    "boto3_reporting": "Boto3/1.40.30 md/Botocore#1.40.30 ua/2.1 os/linux#6.1.147-172.266.amzn2023.x86_64 md/arch#x86_64 lang/python#3.11.13 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.40.30",
-    "boto3_lambda": "Boto3/1.40.4 md/Botocore#1.40.4 ua/2.1 os/linux#5.10.240-258.954.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.11 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.40.4",
+    "edge_win": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/141.0.0.0 Safari/537.36 Edg/141.0.0.0"),
+    "chrome_linux": ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/141.0.0.0 Safari/537.36"),
+    "safari_mac": ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                   "Version/26.0 Safari/605.1.15"),
+    "cli_mac": ("aws-cli/2.31.4 md/awscrt#0.27.6 ua/2.1 os/macos#24.6.0 md/arch#arm64 lang/python#3.13.7 "
+                "md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/prompt#off"),
+    "cli_linux": ("aws-cli/2.30.7 md/awscrt#0.27.6 ua/2.1 os/linux#6.14.0-33-generic md/arch#x86_64 "
+                  "lang/python#3.13.7 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe "
+                  "md/distrib#ubuntu.24 md/prompt#off"),
+    "terraform": ("APN/1.0 HashiCorp/1.0 Terraform/1.13.3 (+https://www.terraform.io) terraform-provider-aws/6.14.1 "
+                  "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.39.2 ua/2.1 os/linux "
+                  "lang/go#1.24.6 md/GOOS#linux md/GOARCH#amd64"),
+    "boto3_ci": ("Boto3/1.40.41 md/Botocore#1.40.41 ua/2.1 os/linux#6.8.0-1036-aws md/arch#x86_64 "
+                 "lang/python#3.12.11 md/pyimpl#CPython m/Z,b cfg/retry-mode#legacy Botocore/1.40.41"),
+    "boto3_reporting": ("Boto3/1.40.30 md/Botocore#1.40.30 ua/2.1 os/linux#6.1.147-172.266.amzn2023.x86_64 "
+                        "md/arch#x86_64 lang/python#3.11.13 md/pyimpl#CPython cfg/retry-mode#legacy "
+                        "Botocore/1.40.30"),
+    "boto3_lambda": ("Boto3/1.40.4 md/Botocore#1.40.4 ua/2.1 os/linux#5.10.240-258.954.amzn2.x86_64 "
+                     "md/arch#x86_64 lang/python#3.12.11 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 "
+                     "cfg/retry-mode#legacy Botocore/1.40.4"),
     "ssm_agent": "aws-sdk-go/1.55.7 (go1.23.10; linux; amd64) amazon-ssm-agent/3.3.2958.0",
-    "java_app": "aws-sdk-java/2.33.4 md/io#sync md/http#Apache ua/2.1 os/Linux#6.1.147-172.266.amzn2023.x86_64 lang/java#21.0.8 md/OpenJDK_64-Bit_Server_VM#21.0.8+9-LTS md/vendor#Amazon.com_Inc. md/en_US m/D,N",
+    "java_app": ("aws-sdk-java/2.33.4 md/io#sync md/http#Apache ua/2.1 os/Linux#6.1.147-172.266.amzn2023.x86_64 "
+                 "lang/java#21.0.8 md/OpenJDK_64-Bit_Server_VM#21.0.8+9-LTS md/vendor#Amazon.com_Inc. "
+                 "md/en_US m/D,N"),
     "cw_agent": "CWAgent/1.300059.0 (go1.24.6; linux; amd64) ip-10-10-12-34.ec2.internal",
 }
 
@@ -48,26 +65,38 @@ ASG_POLICY_ARN = "arn:aws:iam::aws:policy/aws-service-role/AutoScalingServiceRol
 AWS_MANAGED_DOCS = {
     ADMIN_POLICY_ARN: [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     SSM_CORE_ARN: [
-        {"Effect": "Allow", "Action": ["ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
-                                       "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
-                                       "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory",
-                                       "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
-                                       "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation"], "Resource": "*"},
-        {"Effect": "Allow", "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], "Resource": "*"},
-        {"Effect": "Allow", "Action": ["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
-                                       "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"], "Resource": "*"},
+        {"Effect": "Allow",
+         "Action": ["ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument",
+                    "ssm:DescribeDocument", "ssm:GetManifest", "ssm:GetParameter", "ssm:GetParameters",
+                    "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory",
+                    "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+                    "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation"],
+         "Resource": "*"},
+        {"Effect": "Allow",
+         "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+         "Resource": "*"},
+        {"Effect": "Allow",
+         "Action": ["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage",
+                    "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"],
+         "Resource": "*"},
     ],
     ASG_POLICY_ARN: [
         {"Sid": "EC2InstanceManagement", "Effect": "Allow",
          "Action": ["ec2:AttachClassicLinkVpc", "ec2:CancelSpotInstanceRequests", "ec2:CreateFleet", "ec2:CreateTags",
-                    "ec2:DeleteTags", "ec2:Describe*", "ec2:DetachClassicLinkVpc", "ec2:GetInstanceTypesFromInstanceRequirements",
-                    "ec2:GetSecurityGroupsForVpc", "ec2:ModifyInstanceAttribute", "ec2:RequestSpotInstances",
-                    "ec2:RunInstances", "ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances"], "Resource": "*"},
+                    "ec2:DeleteTags", "ec2:Describe*", "ec2:DetachClassicLinkVpc",
+                    "ec2:GetInstanceTypesFromInstanceRequirements", "ec2:GetSecurityGroupsForVpc",
+                    "ec2:ModifyInstanceAttribute", "ec2:RequestSpotInstances", "ec2:RunInstances",
+                    "ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances"],
+         "Resource": "*"},
         {"Sid": "ELBManagement", "Effect": "Allow",
-         "Action": ["elasticloadbalancing:Register*", "elasticloadbalancing:Deregister*", "elasticloadbalancing:Describe*"], "Resource": "*"},
+         "Action": ["elasticloadbalancing:Register*", "elasticloadbalancing:Deregister*",
+                    "elasticloadbalancing:Describe*"],
+         "Resource": "*"},
         {"Sid": "CWManagement", "Effect": "Allow",
-         "Action": ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "cloudwatch:PutMetricAlarm"], "Resource": "*"},
+         "Action": ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                    "cloudwatch:PutMetricAlarm"],
+         "Resource": "*"},
     ],
 }
 AWS_MANAGED_NAMES = {ADMIN_POLICY_ARN: "AdministratorAccess", SSM_CORE_ARN: "AmazonSSMManagedInstanceCore",
@@ -75,9 +104,17 @@ AWS_MANAGED_NAMES = {ADMIN_POLICY_ARN: "AdministratorAccess", SSM_CORE_ARN: "Ama
 AWS_MANAGED_IDS = {ADMIN_POLICY_ARN: "ANPAIWMBCKSKIEE64ZLYK", SSM_CORE_ARN: "ANPAIXSHM2BNB2D3AXXRU",
                    ASG_POLICY_ARN: "ANPAJC2TGHWB3ONCRO6SW"}
 
-EC2_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-ASG_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "autoscaling.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+def _service_trust(service: str) -> dict:
+    """A role trust policy letting one AWS service assume the role."""
+    return {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+
+
+EC2_TRUST = _service_trust("ec2.amazonaws.com")
+LAMBDA_TRUST = _service_trust("lambda.amazonaws.com")
+ASG_TRUST = _service_trust("autoscaling.amazonaws.com")
+SECURITY_ADMIN_TEXT = "Security team read + CloudTrail/GuardDuty admin"
 
 
 def doc(*statements: dict) -> dict:
@@ -147,7 +184,8 @@ class User:
     password_prior_use: int | None = None
     mfa: bool = False
     keys: list[AccessKey] = field(default_factory=list)
-    prior_usage: dict[str, tuple[int, str, list[str]]] = field(default_factory=dict)  # namespace → (time, region, actions)
+    # namespace → (time, region, actions) of the last use before the window
+    prior_usage: dict[str, tuple[int, str, list[str]]] = field(default_factory=dict)
     human: bool = False
 
     @property
@@ -242,15 +280,17 @@ def app_server_policy(acct: Account) -> dict:
         allow("secretsmanager:GetSecretValue", resource=[res.secret_arn(acct.regions[0], s) for s in res.secrets]),
         allow("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
               resource=[f"arn:aws:dynamodb:*:{acct.id}:table/{t}" for t in res.tables]),
-        allow("logs:CreateLogStream", "logs:PutLogEvents", resource=f"arn:aws:logs:*:{acct.id}:log-group:/{acct.name}/app/*"),
+        allow("logs:CreateLogStream", "logs:PutLogEvents",
+              resource=f"arn:aws:logs:*:{acct.id}:log-group:/{acct.name}/app/*"),
     )
 
 
 def ci_policy(acct: Account) -> dict:
     """The pipeline's rights. Terraform manages infrastructure *and* IAM users: the escalation path."""
     return doc(
-        allow("ec2:Describe*", "ec2:CreateTags", "s3:ListAllMyBuckets", "s3:GetBucket*", "s3:GetEncryptionConfiguration",
-              "lambda:Get*", "lambda:List*", "lambda:UpdateFunctionCode", "lambda:PublishVersion",
+        allow("ec2:Describe*", "ec2:CreateTags", "s3:ListAllMyBuckets", "s3:GetBucket*",
+              "s3:GetEncryptionConfiguration", "lambda:Get*", "lambda:List*", "lambda:UpdateFunctionCode",
+              "lambda:PublishVersion",
               "dynamodb:Describe*", "dynamodb:List*", "logs:Describe*", "cloudwatch:Describe*", "sns:List*", "sns:Get*",
               "rds:Describe*"),
         allow("iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetUser", "iam:List*"),
@@ -279,22 +319,24 @@ def build_world(seed: int) -> World:
          ["acme-prod-app-assets", "acme-prod-customer-exports", "acme-prod-data-lake"],
          ["orders", "sessions", "customers"], ["orders-api", "image-resizer", "billing-sync"]),
         (DEV, "dev", ["us-east-1", "us-west-2"], "10.20",
-         ["acme-dev-app-assets", "acme-dev-scratch"], ["orders-dev", "sessions-dev"], ["orders-api-dev", "image-resizer-dev"]),
+         ["acme-dev-app-assets", "acme-dev-scratch"], ["orders-dev", "sessions-dev"],
+         ["orders-api-dev", "image-resizer-dev"]),
         (SECURITY, "security", ["us-east-1", "eu-west-1"], "10.30",
          ["acme-security-findings", "acme-org-cloudtrail-logs"], ["finding-state"], ["log-processor"]),
     ]
     for account_id, name, regions, cidr, buckets, tables, functions in specs:
         res = Resources(
             account=account_id, regions=regions, cidr=cidr, buckets=buckets, tables=tables, functions=functions,
-            secrets=[f"{name}/db/app", f"{name}/api/stripe"], parameters=[f"/{name}/app/db-host", f"/{name}/app/feature-flags"],
+            secrets=[f"{name}/db/app", f"{name}/api/stripe"],
+            parameters=[f"/{name}/app/db-host", f"/{name}/app/feature-flags"],
             log_groups=[f"/aws/lambda/{f}" for f in functions] + [f"/{name}/app/server"],
         )
         for region in regions:
             res.kms_keys[region] = f"arn:aws:kms:{region}:{account_id}:key/{ids.uuid4(rng)}"
-            res.detectors[region] = "%032x" % rng.getrandbits(128)
+            res.detectors[region] = f"{rng.getrandbits(128):032x}"
             res.vpc_endpoints[region] = {svc: ids.hex_id(rng, "vpce-0") for svc in
                                          ("s3", "dynamodb", "kms", "secretsmanager", "ssm", "logs", "sts")}
-        res.secret_suffix = {s: "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") for _ in range(6))
+        res.secret_suffix = {s: "".join(rng.choice(string.ascii_uppercase + string.ascii_lowercase) for _ in range(6))
                              for s in res.secrets}
         res.trail_arn = f"arn:aws:cloudtrail:us-east-1:{PROD}:trail/org-trail"
         accounts[account_id] = Account(
@@ -304,7 +346,8 @@ def build_world(seed: int) -> World:
             root_prior_password_use=epoch(2026, 2, 11, 17, 20, 5) if account_id == PROD else None,
         )
     prod, dev, sec = accounts[PROD], accounts[DEV], accounts[SECURITY]
-    prod.resources.instances = {"us-east-1": [ids.hex_id(rng, "i-0") for _ in range(3)], "us-west-2": [ids.hex_id(rng, "i-0")]}
+    prod.resources.instances = {"us-east-1": [ids.hex_id(rng, "i-0") for _ in range(3)],
+                                "us-west-2": [ids.hex_id(rng, "i-0")]}
     dev.resources.instances = {"us-east-1": [ids.hex_id(rng, "i-0")]}
     sec.resources.instances = {}
     dev.s3_public_access_block = sec.s3_public_access_block = {
@@ -337,32 +380,35 @@ def build_world(seed: int) -> World:
     )
     developer = doc(
         allow("ec2:Describe*", "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*", "logs:Describe*",
-              "logs:Get*", "logs:FilterLogEvents", "lambda:Get*", "lambda:List*", "dynamodb:Describe*", "dynamodb:List*"),
+              "logs:Get*", "logs:FilterLogEvents", "lambda:Get*", "lambda:List*", "dynamodb:Describe*",
+              "dynamodb:List*"),
         allow("s3:ListAllMyBuckets", "s3:GetBucket*", "s3:GetObject", "rds:Describe*"),
     )
 
     # --- prod -------------------------------------------------------------------------------------------
     t_ = epoch
-    p_sec = policy(prod, "security-admin", t_(2023, 2, 10), security_admin, "Security team read + CloudTrail/GuardDuty admin")
+    p_sec = policy(prod, "security-admin", t_(2023, 2, 10), security_admin, SECURITY_ADMIN_TEXT)
     p_dev = policy(prod, "developer-access", t_(2023, 5, 30), developer, "Developers: read-mostly access")
     p_ci = policy(prod, "ci-deploy-policy", t_(2024, 3, 11), ci_policy(prod), "Terraform and deploy pipeline")
     p_rep = policy(prod, "reporting-readonly", t_(2023, 11, 20),
-                   doc(allow("ce:GetCostAndUsage", "cloudwatch:GetMetricData", "ec2:DescribeInstances", "rds:DescribeDBInstances",
-                             "s3:ListAllMyBuckets")), "Cost and usage reporting job")
+                   doc(allow("ce:GetCostAndUsage", "cloudwatch:GetMetricData", "ec2:DescribeInstances",
+                             "rds:DescribeDBInstances", "s3:ListAllMyBuckets")),
+                   "Cost and usage reporting job")
     p_app = policy(prod, "app-server-policy", t_(2023, 4, 2), app_server_policy(prod), "Application servers")
     group(prod, "SecurityAdmins", t_(2023, 2, 10), [p_sec.arn])
     group(prod, "Developers", t_(2023, 5, 30), [p_dev.arn])
 
-    user(prod, "alice", t_(2023, 2, 14, 15, 3, 11), groups=["SecurityAdmins"], password=True, password_changed=t_(2026, 8, 3, 14, 2),
-         mfa=True, human=True, keys=[AccessKey(akia(), "alice", "Active", t_(2026, 8, 20, 16, 40, 2))])
-    user(prod, "bob", t_(2023, 6, 1, 13, 44, 2), groups=["Developers"], password=True, password_changed=t_(2026, 7, 1, 15, 10),
-         mfa=True, human=True)
+    user(prod, "alice", t_(2023, 2, 14, 15, 3, 11), groups=["SecurityAdmins"], password=True,
+         password_changed=t_(2026, 8, 3, 14, 2), mfa=True, human=True,
+         keys=[AccessKey(akia(), "alice", "Active", t_(2026, 8, 20, 16, 40, 2))])
+    user(prod, "bob", t_(2023, 6, 1, 13, 44, 2), groups=["Developers"], password=True,
+         password_changed=t_(2026, 7, 1, 15, 10), mfa=True, human=True)
     user(prod, "carol", t_(2024, 1, 15, 17, 5, 40), groups=["Developers"], password=True,  # plant: console without MFA
          password_changed=t_(2024, 1, 15, 17, 9), password_prior_use=t_(2026, 8, 14, 15, 22, 7), mfa=False, human=True,
          prior_usage={"ec2": (t_(2026, 8, 14, 15, 31, 2), "us-east-1", ["DescribeInstances", "DescribeSecurityGroups"]),
                       "logs": (t_(2026, 8, 14, 15, 40, 19), "us-east-1", ["DescribeLogGroups", "FilterLogEvents"])})
-    user(prod, "dave", t_(2024, 9, 3, 14, 0, 55), groups=["Developers"], password=True, password_changed=t_(2026, 6, 12, 13, 1),
-         mfa=True, human=True)
+    user(prod, "dave", t_(2024, 9, 3, 14, 0, 55), groups=["Developers"], password=True,
+         password_changed=t_(2026, 6, 12, 13, 1), mfa=True, human=True)
     user(prod, "ci-deploy", t_(2024, 3, 11, 10, 2, 33), attached=[p_ci.arn],
          keys=[AccessKey(akia(), "ci-deploy", "Active", t_(2026, 7, 15, 9, 12, 8))],
          prior_usage={"rds": (t_(2026, 5, 20, 14, 2, 1), "us-east-1", ["DescribeDBInstances"])})
@@ -373,8 +419,9 @@ def build_world(seed: int) -> World:
     stale = _before_snapshot(400)
     stale_used = _before_snapshot(200) + 3 * 3600 + 17 * 60
     user(prod, "legacy-backup", t_(2022, 5, 9, 9, 30, 0),  # plant: stale active key
-         inline={"backup-s3": doc(allow("s3:PutObject", "s3:ListBucket", resource=["arn:aws:s3:::acme-prod-data-lake",
-                                                                                      "arn:aws:s3:::acme-prod-data-lake/*"]))},
+         inline={"backup-s3": doc(allow("s3:PutObject", "s3:ListBucket",
+                                        resource=["arn:aws:s3:::acme-prod-data-lake",
+                                                  "arn:aws:s3:::acme-prod-data-lake/*"]))},
          keys=[AccessKey(akia(), "legacy-backup", "Active", stale, prior_use=(stale_used, "s3", "us-east-1"))],
          prior_usage={"s3": (stale_used, "us-east-1", ["PutObject", "ListBucket"])})
 
@@ -384,33 +431,39 @@ def build_world(seed: int) -> World:
          description="Nightly ETL Lambda",
          prior_usage={"s3": (t_(2026, 9, 28, 3, 5, 12), "us-east-1", ["GetBucketLocation", "ListAllMyBuckets"]),
                       "dynamodb": (t_(2026, 9, 28, 3, 5, 40), "us-east-1", ["DescribeTable", "ListTables"])})
-    role(prod, "AWSServiceRoleForAutoScaling", t_(2023, 4, 2), ASG_TRUST, path="/aws-service-role/autoscaling.amazonaws.com/",
-         attached=[ASG_POLICY_ARN], description="Default Service-Linked Role enables access to AWS Services and Resources used or managed by Auto Scaling")
+    role(prod, "AWSServiceRoleForAutoScaling", t_(2023, 4, 2), ASG_TRUST,
+         path="/aws-service-role/autoscaling.amazonaws.com/", attached=[ASG_POLICY_ARN],
+         description="Default Service-Linked Role enables access to AWS Services and Resources used or managed "
+                     "by Auto Scaling")
 
     # --- dev --------------------------------------------------------------------------------------------
     d_dev = policy(dev, "developer-access", t_(2023, 9, 4), developer, "Developers: read-mostly access")
     d_ci = policy(dev, "dev-ci-policy", t_(2024, 5, 2), ci_policy(dev), "Terraform pipeline (dev)")
     d_app = policy(dev, "app-server-policy", t_(2023, 9, 4), app_server_policy(dev), "Application servers")
     group(dev, "Developers", t_(2023, 9, 4), [d_dev.arn])
-    user(dev, "erin", t_(2023, 9, 5, 13, 20, 0), groups=["Developers"], password=True, password_changed=t_(2026, 9, 2, 14, 0),
-         mfa=True, human=True, keys=[AccessKey(akia(), "erin", "Active", t_(2026, 9, 10, 18, 2, 45))])
+    user(dev, "erin", t_(2023, 9, 5, 13, 20, 0), groups=["Developers"], password=True,
+         password_changed=t_(2026, 9, 2, 14, 0), mfa=True, human=True,
+         keys=[AccessKey(akia(), "erin", "Active", t_(2026, 9, 10, 18, 2, 45))])
     user(dev, "dev-ci", t_(2024, 5, 2, 11, 0, 0), attached=[d_ci.arn],
          keys=[AccessKey(akia(), "dev-ci", "Active", t_(2026, 8, 5, 10, 11, 9))])
     role(dev, "app-server", t_(2023, 9, 4), EC2_TRUST, attached=[d_app.arn, SSM_CORE_ARN], instance_profile=True,
          description="Application servers (EC2 instance profile)")
 
     # --- security ---------------------------------------------------------------------------------------
-    s_sec = policy(sec, "security-admin", t_(2024, 1, 8), security_admin, "Security team read + CloudTrail/GuardDuty admin")
+    s_sec = policy(sec, "security-admin", t_(2024, 1, 8), security_admin, SECURITY_ADMIN_TEXT)
     s_log = policy(sec, "log-processor-policy", t_(2024, 1, 8),
-                   doc(allow("s3:GetBucketLocation", "s3:GetObject", resource=["arn:aws:s3:::acme-org-cloudtrail-logs",
-                                                                                 "arn:aws:s3:::acme-org-cloudtrail-logs/*"]),
+                   doc(allow("s3:GetBucketLocation", "s3:GetObject",
+                             resource=["arn:aws:s3:::acme-org-cloudtrail-logs",
+                                       "arn:aws:s3:::acme-org-cloudtrail-logs/*"]),
                        allow("kms:Decrypt", "kms:GenerateDataKey", resource=list(sec.resources.kms_keys.values())),
-                       allow("logs:CreateLogStream", "logs:PutLogEvents", resource=f"arn:aws:logs:*:{SECURITY}:log-group:/aws/lambda/log-processor:*")),
+                       allow("logs:CreateLogStream", "logs:PutLogEvents",
+                             resource=f"arn:aws:logs:*:{SECURITY}:log-group:/aws/lambda/log-processor:*")),
                    "CloudTrail log processing Lambda")
     group(sec, "SecurityAdmins", t_(2024, 1, 8), [s_sec.arn])
-    user(sec, "frank", t_(2024, 1, 9, 9, 15, 0), groups=["SecurityAdmins"], password=True, password_changed=t_(2026, 9, 15, 8, 30),
-         mfa=True, human=True)
-    role(sec, "log-processor", t_(2024, 1, 8), LAMBDA_TRUST, attached=[s_log.arn], description="CloudTrail log processing Lambda")
+    user(sec, "frank", t_(2024, 1, 9, 9, 15, 0), groups=["SecurityAdmins"], password=True,
+         password_changed=t_(2026, 9, 15, 8, 30), mfa=True, human=True)
+    role(sec, "log-processor", t_(2024, 1, 8), LAMBDA_TRUST, attached=[s_log.arn],
+         description="CloudTrail log processing Lambda")
 
     for account in accounts.values():
         res = account.resources
