@@ -214,3 +214,10 @@ def test_relative_default_follows_its_anchor(tmp_path):
     assert "date_partition BETWEEN '2026/10/08' AND '2026/10/28'" in rendered.sql
     explicit = query.coerce({"start": "2026-10-22", "end": "2026-10-29", "baseline_start": "2026-10-01"})
     assert explicit["baseline_start"] == dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+
+
+def test_a_stage_must_be_a_known_python_stage(tmp_path):
+    header = GOOD_HEADER.replace("-- tags: [area, console_logins]\n", "-- tags: [area, console_logins]\n-- stage: nope\n")
+    assert any("stage 'nope' is not one of ['resource_policy']" in p for p in problems(tmp_path, header=header))
+    header = header.replace("stage: nope", "stage: resource_policy")
+    assert problems(tmp_path, header=header) == []

@@ -19,7 +19,7 @@ LAYERS = {
     # foundations: no trailbook imports but each other
     "errors": 0, "paths": 0, "contract": 0, "schema": 0, "params": 0, "resource_policy": 0,
     # readers of files and AWS, and the demo generator
-    "loader": 1, "geoip": 1, "redact": 1, "mask": 1, "demo": 1, "aws": 1,
+    "loader": 1, "geoip": 1, "redact": 1, "mask": 1, "demo": 1, "aws": 1, "stages": 1,
     # the local store, SQL translation, Athena DDL, IAM collection and snapshots
     "store": 2, "translate": 2, "ddl": 2, "iam": 2,
     # where SQL runs
@@ -27,9 +27,9 @@ LAYERS = {
     # the catalog (knows the engines' names), sources resolved into stores, the findings shape
     "catalog": 4, "sources": 4, "findings": 4,
     "session": 5,
-    "analyses": 6,
+    "analyses": 6, "coverage": 6,
     "plots": 7,
-    "notebook": 8, "html_render": 8,
+    "notebook": 8,
     "reports": 9, "lab": 9,
     "cli": 10,
 }

@@ -32,7 +32,7 @@ STORY = {
     "leaked_key_kali_user_agent": {"offensive_tool_user_agent"},
     "cloudtrail_stopped": {"cloudtrail_logging_disabled"},
     "guardduty_deleted": {"guardduty_disabled"},
-    "public_bucket_policy": {"s3_bucket_policy_public"},
+    "public_bucket_policy": {"resource_policy_external_access"},
 }
 
 

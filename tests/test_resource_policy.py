@@ -230,3 +230,9 @@ def test_unrelated_events_and_missing_parameters_yield_nothing():
     assert event("s3.amazonaws.com", "PutBucketPolicy", None)[2] == []
     assert event("sns.amazonaws.com", "SetTopicAttributes", {"attributeName": "DisplayName",
                                                              "attributeValue": json.dumps(policy("*"))})[2] == []
+
+
+def test_nested_objects_given_as_json_text_are_read_like_objects():
+    # CloudTrail Lake keeps requestParameters as a map of text: nested objects arrive as JSON strings.
+    text = {"queueUrl": "q", "attributes": json.dumps({"Policy": json.dumps(policy("*"))})}
+    assert R.worst(event("sqs.amazonaws.com", "SetQueueAttributes", text)[2]) == R.PUBLIC

@@ -13,6 +13,7 @@
     --   start: {type: timestamp, description: Window start, inclusive (UTC)}
     --   end:   {type: timestamp, description: Window end, exclusive (UTC)}
     -- window: [start, end]                (the parameters that bound the scan; default start, end)
+    -- stage: resource_policy              (optional: a Python stage that decides which rows are findings)
     -- references: [https://...]
 
 Placeholders are `{{ name }}` only (no control flow). Two kinds exist:
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from . import engines, paths
+from . import engines, paths, stages
 from . import params as P
 from .contract import FINDING_COLUMNS, KINDS, MAX_EVENT_IDS, SEVERITIES
 from .engines.sql import partition_time_filter
@@ -100,6 +101,7 @@ class Query:
     columns: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    stage: str | None = None  # a stages.STAGES name: a Python verdict after the SQL
 
     @property
     def is_detection(self) -> bool:
@@ -233,7 +235,7 @@ def load_query(path: Path) -> Query:
     missing = [key for key in required if key not in header]
     if missing:
         raise CatalogError(f"{path.name}: header lacks {missing}")
-    known = set(required) | {"mitre", "window", "references", "columns", "notes"}
+    known = set(required) | {"mitre", "window", "references", "columns", "notes", "stage"}
     unknown = set(header) - known
     if unknown:
         raise CatalogError(f"{path.name}: unknown header keys {sorted(unknown)}")
@@ -255,6 +257,7 @@ def load_query(path: Path) -> Query:
         columns={str(k): str(v) for k, v in (header.get("columns") or {}).items()},
         notes={str(k): str(v) for k, v in (header.get("notes") or {}).items()},
         tags=tuple(str(t) for t in header.get("tags") or ()),
+        stage=str(header["stage"]) if header.get("stage") else None,
     )
 
 
@@ -291,25 +294,15 @@ def validate(query: Query) -> list[str]:
     for engine in set(known) - set(query.engines):
         if engine not in query.notes:
             say(f"engine {engine!r} is not supported but notes.{engine} does not say why")
+    if query.stage is not None and query.stage not in stages.STAGES:
+        say(f"stage {query.stage!r} is not one of {sorted(stages.STAGES)}")
     if not query.tags or any(not _NAME.match(tag) for tag in query.tags):
         say(f"tags {list(query.tags)} must be a non-empty list of snake_case names")
     elif query.path.parent.name != query.tags[0]:
         say(f"the first tag names the query's area, its folder {query.path.parent.name!r}; got {query.tags[0]!r}")
     if len(query.description.strip()) < 20:
         say("description is too short to tell an analyst what this finds")
-    for param in query.params.values():
-        if len(param.description) < 5:
-            say(f"parameter {param.name!r} has no description")
-        if param.name in BUILTINS:
-            say(f"parameter {param.name!r} shadows a built-in fragment")
-        relative = query.relative_default(param)
-        if relative is not None and query.params[relative[0]].type != "timestamp":
-            say(f"default of {param.name!r} is relative to {relative[0]!r}, which is not a timestamp")
-        elif relative is None and param.default is not None:
-            try:
-                param.coerce(param.default)
-            except P.ParameterError as exc:
-                say(f"default of {param.name!r} is invalid: {exc}")
+    problems.extend(_validate_params(query))
     bounds = [query.params.get(w) for w in query.window]
     if len(bounds) != 2 or any(b is None or b.type != "timestamp" for b in bounds):
         say(f"window {list(query.window)} must name two declared timestamp parameters")
@@ -332,6 +325,25 @@ def validate(query: Query) -> list[str]:
     if problems:
         return problems
     problems.extend(_validate_sql(query))
+    return problems
+
+
+def _validate_params(query: Query) -> list[str]:
+    problems: list[str] = []
+    say = problems.append
+    for param in query.params.values():
+        if len(param.description) < 5:
+            say(f"parameter {param.name!r} has no description")
+        if param.name in BUILTINS:
+            say(f"parameter {param.name!r} shadows a built-in fragment")
+        relative = query.relative_default(param)
+        if relative is not None and query.params[relative[0]].type != "timestamp":
+            say(f"default of {param.name!r} is relative to {relative[0]!r}, which is not a timestamp")
+        elif relative is None and param.default is not None:
+            try:
+                param.coerce(param.default)
+            except P.ParameterError as exc:
+                say(f"default of {param.name!r} is invalid: {exc}")
     return problems
 
 

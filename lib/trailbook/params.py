@@ -129,6 +129,7 @@ _PATTERNS = {
     "access_key_id": (re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{12,124}$"), "an access key id (AKIA…/ASIA…)"),
     "region": (re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"), "an AWS region name"),
     "identifier": (re.compile(r"^[A-Za-z0-9+=,.@_/:-]{1,256}$"), "a name of letters, digits and +=,.@_/:-"),
+    "org_id": (re.compile(r"^o-[a-z0-9]{10,32}$"), "an AWS Organizations id (o-…)"),
 }
 
 

@@ -301,7 +301,10 @@ def event_names() -> list[tuple[str, str]]:
 
 
 def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    """Follow keys; a nested object may arrive as JSON text (Lake's requestParameters is a map of text)."""
     for key in path:
+        if isinstance(data, str):
+            data = load_document(data)
         if not isinstance(data, Mapping):
             return None
         data = data.get(key)

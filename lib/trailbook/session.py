@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import catalog as C
 from . import findings as F
-from . import mask, sources
+from . import mask, sources, stages
 from . import params as P
 from .engines.base import BudgetExceeded, Engine, EngineError
 
@@ -112,6 +112,7 @@ class Session:
                                           started, _now(), "failed", error=str(exc)))
             raise
         self.bytes_scanned += stats.bytes_scanned or 0
+        frame = stages.apply(query.stage, frame)  # a Python verdict, the same on every engine
         hits: list[mask.Hit] = []
         frame = mask.mask_frame(frame, hits)  # before anything can show it: tables, plots, exports
         if hits:

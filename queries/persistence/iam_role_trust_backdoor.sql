@@ -2,77 +2,58 @@
 -- title: Role trust policy opened to another account or to everyone
 -- kind: detection
 -- description: >
---   CreateRole or UpdateAssumeRolePolicy with a trust policy that lets a principal outside this
---   account assume the role: an "AWS" principal in another account (not in trusted_accounts), or
---   Principal "*". This is the classic cross-account backdoor (Stratus iam-backdoor-role, iam-
---   create-backdoor-role). external_accounts lists the foreign account ids found; public is true for
---   "*".
+--   CreateRole or UpdateAssumeRolePolicy with a trust policy that lets a principal outside your
+--   organization assume the role: another account (not seen in the window, not in
+--   trusted_accounts), Principal "*", NotPrincipal, a foreign organization, or a web identity
+--   provider without a condition. This is the classic cross-account backdoor (Stratus
+--   iam-backdoor-role, iam-create-backdoor-role). The trust policy is read by the same parser as
+--   resource_policy_external_access (stage resource_policy): exposure is public (critical),
+--   external (high) or unverified (medium); grants holds each outside principal and the statement.
 -- severity: high
 -- mitre: [T1098.003, T1098]
 -- engines: [local, athena, lake]
--- tags: [persistence, key_hunt]
+-- tags: [persistence, key_hunt, resource_exposure]
+-- stage: resource_policy
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
---   trusted_accounts: {type: 'list[account_id]', default: [], description: Accounts allowed in trust policies (your organization)}
+--   trusted_accounts: {type: 'list[account_id]', default: [], description: Accounts of your organization beyond those seen in the window}
+--   trusted_org_ids: {type: 'list[org_id]', default: [], description: Your AWS Organizations id(s); an org condition naming one is trusted}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-backdoor-role/
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-hits AS (
-    SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        errorcode, requestparameters, responseelements,
-        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
-                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-                 useridentity.invokedby) AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        useridentity.username AS actor_name,
-        coalesce(json_extract_scalar(requestparameters, '$.policyDocument'), json_extract_scalar(requestparameters, '$.assumeRolePolicyDocument'), '') AS trust_policy,
-        json_extract_scalar(requestparameters, '$.roleName') AS role_name
+seen AS (
+    SELECT array_agg(DISTINCT recipientaccountid) AS accounts FROM events
+),
+candidates AS (
+    SELECT *
     FROM events
-    WHERE eventsource = 'iam.amazonaws.com'
-      AND eventname IN ('CreateRole', 'UpdateAssumeRolePolicy')
-),
-accounts AS (
-    SELECT h.*, account
-    FROM hits h
-    CROSS JOIN UNNEST(regexp_extract_all(h.trust_policy, '(arn:aws[a-z-]*:iam::|"AWS"\s*:\s*\[?\s*")([0-9]{12})', 2)) AS t(account)
-),
-foreign_trust AS (
-    SELECT eventid, array_agg(DISTINCT account) AS external_accounts
-    FROM accounts
-    WHERE account <> recipientaccountid AND NOT contains({{ trusted_accounts }}, account)
-    GROUP BY eventid
-),
-flagged AS (
-    SELECT h.*, f.external_accounts,
-           regexp_like(h.trust_policy, '"AWS"\s*:\s*(\[[^\]]*)?"\*"|"Principal"\s*:\s*"\*"') AS public
-    FROM hits h
-    LEFT JOIN foreign_trust f ON f.eventid = h.eventid
+    WHERE errorcode IS NULL AND eventsource = 'iam.amazonaws.com' AND eventname IN ('CreateRole', 'UpdateAssumeRolePolicy')
 )
 SELECT
     {{ detection }} AS detection,
-    CASE WHEN bool_or(public) THEN 'critical' ELSE {{ severity }} END AS severity,
-    min(eventtime) AS first_seen,
-    max(eventtime) AS last_seen,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    principal_arn AS principal_arn,
-    min(access_key_id) AS access_key_id,
-    sourceipaddress AS source_ip,
-    min(useragent) AS user_agent,
-    array_sort(array_agg(DISTINCT eventname)) AS event_names,
-    count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
+    {{ severity }} AS severity,
+    c.eventtime AS first_seen,
+    c.eventtime AS last_seen,
+    c.recipientaccountid AS account_id,
+    c.awsregion AS region,
+    coalesce(c.useridentity.arn, c.useridentity.sessioncontext.sessionissuer.arn,
+             CASE WHEN c.useridentity.type = 'Root' THEN 'arn:aws:iam::' || c.recipientaccountid || ':root' END,
+             c.useridentity.invokedby) AS principal_arn,
+    c.useridentity.accesskeyid AS access_key_id,
+    c.sourceipaddress AS source_ip,
+    c.useragent AS user_agent,
+    ARRAY[c.eventname] AS event_names,
+    1 AS event_count,
+    ARRAY[c.eventid] AS event_ids,
     {{ mitre }} AS mitre,
-    count_if(errorcode IS NULL) AS succeeded,
-    role_name,
-    bool_or(public) AS public,
-    array_sort(array_distinct(flatten(array_agg(coalesce(external_accounts, CAST(ARRAY[] AS ARRAY(VARCHAR))))))) AS external_accounts
-FROM flagged
-GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress, role_name
-HAVING bool_or(public) OR count_if(external_accounts IS NOT NULL) > 0
-ORDER BY first_seen
+    c.eventsource AS event_source,
+    c.requestparameters AS request_parameters,
+    array_distinct(concat(coalesce(s.accounts, CAST(ARRAY[] AS ARRAY(VARCHAR))), {{ trusted_accounts }})) AS trusted_accounts,
+    {{ trusted_org_ids }} AS trusted_org_ids
+FROM candidates c
+CROSS JOIN seen s
+ORDER BY first_seen, c.eventid

@@ -45,6 +45,22 @@ def collect_posture(
     (where credentials were used, per the credential report, access keys and Access Advisor).
     """
     posture: dict[str, Any] = {}
+    in_use = _trails(ctx, posture, regions, regions_seen)
+    posture["guardduty"] = {}
+    for region in in_use:
+        detectors = _guardduty(ctx, region)
+        if not isinstance(detectors, Failed):
+            posture["guardduty"][region] = detectors
+    block = ctx.attempt("GetPublicAccessBlock", _public_access_block, ctx, account_id, context=f"account {account_id}")
+    if not isinstance(block, Failed):
+        posture["s3_public_access_block"] = block
+    _access_analyzer(ctx, posture, in_use)
+    return posture
+
+
+def _trails(ctx: AccountContext, posture: dict[str, Any], regions: Iterable[str] | None,
+            regions_seen: Iterable[str]) -> list[str]:
+    """Trails and their status into ``posture``; returns the regions in use."""
     trails: dict[str, dict[str, Any]] = {}
     trails_complete = True
 
@@ -75,7 +91,6 @@ def collect_posture(
             if region != ctx.home_region:
                 describe(region)
     posture["regions_in_use"] = in_use
-
     if trails_complete:
         posture["trails"] = list(trails.values())
         status: dict[str, Any] = {}
@@ -88,17 +103,11 @@ def collect_posture(
             if not isinstance(got, Failed):
                 status[arn] = got
         posture["trail_status"] = status
+    return in_use
 
-    posture["guardduty"] = {}
-    for region in in_use:
-        detectors = _guardduty(ctx, region)
-        if not isinstance(detectors, Failed):
-            posture["guardduty"][region] = detectors
 
-    block = ctx.attempt("GetPublicAccessBlock", _public_access_block, ctx, account_id, context=f"account {account_id}")
-    if not isinstance(block, Failed):
-        posture["s3_public_access_block"] = block
-
+def _access_analyzer(ctx: AccountContext, posture: dict[str, Any], in_use: list[str]) -> None:
+    """Analyzers and their active findings into ``posture``, only when every call succeeded."""
     analyzers: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     analyzers_complete = findings_complete = True
@@ -127,7 +136,6 @@ def collect_posture(
         posture["access_analyzers"] = analyzers
         if findings_complete:
             posture["access_analyzer_findings"] = findings
-    return posture
 
 
 def _guardduty(ctx: AccountContext, region: str) -> Any:

@@ -1,47 +1,45 @@
 WITH events AS (
     SELECT * FROM (SELECT eventversion,CAST(ROW(json_extract_scalar(u,'$.type'),json_extract_scalar(u,'$.principalId'),json_extract_scalar(u,'$.arn'),json_extract_scalar(u,'$.accountId'),json_extract_scalar(u,'$.invokedBy'),json_extract_scalar(u,'$.accessKeyId'),json_extract_scalar(u,'$.userName'),IF(json_extract(u,'$.onBehalfOf') IS NULL,NULL,CAST(ROW(json_extract_scalar(u,'$.onBehalfOf.userId'),json_extract_scalar(u,'$.onBehalfOf.identityStoreArn')) AS ROW(userid VARCHAR,identitystorearn VARCHAR))),IF(json_extract(u,'$.sessionContext') IS NULL,NULL,CAST(ROW(IF(json_extract(u,'$.sessionContext.attributes') IS NULL,NULL,CAST(ROW(json_extract_scalar(u,'$.sessionContext.attributes.mfaAuthenticated'),json_extract_scalar(u,'$.sessionContext.attributes.creationDate')) AS ROW(mfaauthenticated VARCHAR,creationdate VARCHAR))),IF(json_extract(u,'$.sessionContext.sessionIssuer') IS NULL,NULL,CAST(ROW(json_extract_scalar(u,'$.sessionContext.sessionIssuer.type'),json_extract_scalar(u,'$.sessionContext.sessionIssuer.principalId'),json_extract_scalar(u,'$.sessionContext.sessionIssuer.arn'),json_extract_scalar(u,'$.sessionContext.sessionIssuer.accountId'),json_extract_scalar(u,'$.sessionContext.sessionIssuer.userName')) AS ROW(type VARCHAR,principalid VARCHAR,arn VARCHAR,accountid VARCHAR,username VARCHAR))),json_extract_scalar(u,'$.sessionContext.ec2RoleDelivery'),IF(json_extract(u,'$.sessionContext.webIdFederationData') IS NULL,NULL,CAST(ROW(json_extract_scalar(u,'$.sessionContext.webIdFederationData.federatedProvider'),CAST(json_extract(u,'$.sessionContext.webIdFederationData.attributes') AS MAP(VARCHAR,VARCHAR))) AS ROW(federatedprovider VARCHAR,attributes MAP(VARCHAR,VARCHAR))))) AS ROW(attributes ROW(mfaauthenticated VARCHAR,creationdate VARCHAR),sessionissuer ROW(type VARCHAR,principalid VARCHAR,arn VARCHAR,accountid VARCHAR,username VARCHAR),ec2roledelivery VARCHAR,webidfederationdata ROW(federatedprovider VARCHAR,attributes MAP(VARCHAR,VARCHAR)))))) AS ROW(type VARCHAR,principalid VARCHAR,arn VARCHAR,accountid VARCHAR,invokedby VARCHAR,accesskeyid VARCHAR,username VARCHAR,onbehalfof ROW(userid VARCHAR,identitystorearn VARCHAR),sessioncontext ROW(attributes ROW(mfaauthenticated VARCHAR,creationdate VARCHAR),sessionissuer ROW(type VARCHAR,principalid VARCHAR,arn VARCHAR,accountid VARCHAR,username VARCHAR),ec2roledelivery VARCHAR,webidfederationdata ROW(federatedprovider VARCHAR,attributes MAP(VARCHAR,VARCHAR))))) AS useridentity,date_format(eventtime,'%Y-%m-%dT%H:%i:%sZ') AS eventtime,eventsource,eventname,awsregion,sourceipaddress,useragent,errorcode,errormessage,NULLIF(json_format(json_extract(j,'$.requestParameters')),'null') AS requestparameters,NULLIF(json_format(json_extract(j,'$.responseElements')),'null') AS responseelements,NULLIF(json_format(json_extract(j,'$.additionalEventData')),'null') AS additionaleventdata,requestid,eventid,CAST(readonly AS VARCHAR) AS readonly,transform(CAST(json_extract(j,'$.resources') AS ARRAY(JSON)),r->CAST(ROW(json_extract_scalar(r,'$.ARN'),json_extract_scalar(r,'$.accountId'),json_extract_scalar(r,'$.type')) AS ROW(arn VARCHAR,accountid VARCHAR,type VARCHAR))) AS resources,eventtype,apiversion,recipientaccountid,NULLIF(json_format(json_extract(j,'$.serviceEventDetails')),'null') AS serviceeventdetails,sharedeventid,vpcendpointid,json_extract_scalar(j,'$.vpcEndpointAccountId') AS vpcendpointaccountid,eventcategory,IF(json_extract(j,'$.addendum') IS NULL,NULL,CAST(ROW(json_extract_scalar(j,'$.addendum.reason'),json_extract_scalar(j,'$.addendum.updatedFields'),json_extract_scalar(j,'$.addendum.originalRequestID'),json_extract_scalar(j,'$.addendum.originalEventID')) AS ROW(reason VARCHAR,updatedfields VARCHAR,originalrequestid VARCHAR,originaleventid VARCHAR))) AS addendum,CAST(sessioncredentialfromconsole AS VARCHAR) AS sessioncredentialfromconsole,NULLIF(json_format(json_extract(j,'$.edgeDeviceDetails')),'null') AS edgedevicedetails,IF(json_extract(j,'$.tlsDetails') IS NULL,NULL,CAST(ROW(json_extract_scalar(j,'$.tlsDetails.tlsVersion'),json_extract_scalar(j,'$.tlsDetails.cipherSuite'),json_extract_scalar(j,'$.tlsDetails.clientProvidedHostHeader')) AS ROW(tlsversion VARCHAR,ciphersuite VARCHAR,clientprovidedhostheader VARCHAR))) AS tlsdetails,recipientaccountid AS account_partition,awsregion AS region_partition,date_format(eventtime,'%Y/%m/%d') AS date_partition FROM (SELECT *,eventjson AS j,json_extract(eventjson,'$.userIdentity') AS u FROM "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE" WHERE eventtime >= TIMESTAMP '2026-10-22 00:00:00' AND eventtime < TIMESTAMP '2026-10-29 00:00:00')) WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/28' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
-hits AS (
-    SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        errorcode, requestparameters, responseelements,
-        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
-                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-                 useridentity.invokedby) AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        useridentity.username AS actor_name,
-        json_extract_scalar(requestparameters, '$.bucketName') AS bucket,
-        coalesce(json_format(json_extract(requestparameters, '$.bucketPolicy')), json_extract_scalar(requestparameters, '$.policy'), '') AS policy_text,
-        coalesce(json_format(json_extract(requestparameters, '$.AccessControlPolicy')), '') AS acl_text
-    FROM events
-    WHERE eventsource = 's3.amazonaws.com' AND eventname IN ('PutBucketPolicy', 'PutBucketAcl')
+seen AS (
+    SELECT array_agg(DISTINCT recipientaccountid) AS accounts FROM events
 ),
-public AS (
-    SELECT *,
-           regexp_like(policy_text, '"Condition"') AS conditioned
-    FROM hits
-    WHERE (eventname = 'PutBucketPolicy'
-           AND regexp_like(policy_text, '"Principal"\s*:\s*("\*"|\{\s*"AWS"\s*:\s*(\[[^\]]*)?"\*")')
-           AND regexp_like(policy_text, '"Effect"\s*:\s*"Allow"'))
-       OR (eventname = 'PutBucketAcl' AND regexp_like(acl_text, 'acs.amazonaws.com/groups/global/(AllUsers|AuthenticatedUsers)'))
+candidates AS (
+    SELECT *
+    FROM events
+    WHERE errorcode IS NULL
+      AND eventsource IN ('s3.amazonaws.com', 'kms.amazonaws.com', 'sqs.amazonaws.com', 'sns.amazonaws.com',
+                          'lambda.amazonaws.com', 'ecr.amazonaws.com', 'secretsmanager.amazonaws.com',
+                          'glacier.amazonaws.com', 'elasticfilesystem.amazonaws.com', 'es.amazonaws.com',
+                          'backup.amazonaws.com')
+      AND regexp_replace(eventname, '[0-9]{8}(v[0-9]+)?$', '') IN (
+          'PutBucketPolicy', 'PutBucketAcl', 'PutObjectAcl', 'PutAccessPointPolicy', 'PutKeyPolicy', 'CreateKey',
+          'CreateGrant', 'SetQueueAttributes', 'CreateQueue', 'AddPermission', 'SetTopicAttributes', 'CreateTopic',
+          'AddLayerVersionPermission', 'CreateFunctionUrlConfig', 'UpdateFunctionUrlConfig', 'SetRepositoryPolicy',
+          'PutResourcePolicy', 'SetVaultAccessPolicy', 'PutFileSystemPolicy', 'CreateDomain', 'UpdateDomainConfig',
+          'CreateElasticsearchDomain', 'UpdateElasticsearchDomainConfig', 'PutBackupVaultAccessPolicy')
 )
 SELECT
-    's3_bucket_policy_public' AS detection,
-    CASE WHEN count_if(errorcode IS NULL) = 0 OR bool_and(conditioned) THEN 'medium' ELSE 'high' END AS severity,
-    min(eventtime) AS first_seen,
-    max(eventtime) AS last_seen,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    principal_arn AS principal_arn,
-    min(access_key_id) AS access_key_id,
-    sourceipaddress AS source_ip,
-    min(useragent) AS user_agent,
-    array_sort(array_agg(DISTINCT eventname)) AS event_names,
-    count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
-    ARRAY['T1530', 'T1098'] AS mitre,
-    count_if(errorcode IS NULL) AS succeeded,
-    array_sort(array_agg(DISTINCT bucket)) AS buckets
-FROM public
-GROUP BY recipientaccountid, awsregion, principal_arn, sourceipaddress
-ORDER BY first_seen
+    'resource_policy_external_access' AS detection,
+    'high' AS severity,
+    c.eventtime AS first_seen,
+    c.eventtime AS last_seen,
+    c.recipientaccountid AS account_id,
+    c.awsregion AS region,
+    coalesce(c.useridentity.arn, c.useridentity.sessioncontext.sessionissuer.arn,
+             CASE WHEN c.useridentity.type = 'Root' THEN 'arn:aws:iam::' || c.recipientaccountid || ':root' END,
+             c.useridentity.invokedby) AS principal_arn,
+    c.useridentity.accesskeyid AS access_key_id,
+    c.sourceipaddress AS source_ip,
+    c.useragent AS user_agent,
+    ARRAY[c.eventname] AS event_names,
+    1 AS event_count,
+    ARRAY[c.eventid] AS event_ids,
+    ARRAY['T1530', 'T1098', 'T1537'] AS mitre,
+    c.eventsource AS event_source,
+    c.requestparameters AS request_parameters,
+    array_distinct(concat(coalesce(s.accounts, CAST(ARRAY[] AS ARRAY(VARCHAR))), CAST(ARRAY[] AS ARRAY(VARCHAR)))) AS trusted_accounts,
+    CAST(ARRAY[] AS ARRAY(VARCHAR)) AS trusted_org_ids
+FROM candidates c
+CROSS JOIN seen s
+ORDER BY first_seen, c.eventid
