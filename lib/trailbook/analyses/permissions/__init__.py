@@ -22,6 +22,7 @@ One module per question, each importing only those above it in this list:
 - ``usage``: which actions were called (CloudTrail), compared with what is granted.
 - ``inactivity``: which principals did nothing for N days.
 - ``policy``: today's policy, the suggested least-privilege one, and their diff.
+- ``exposure``: which resources someone outside the organization can reach (CloudTrail).
 - ``report``: the whole analysis, its findings and caveats, and the notebook's display helpers.
 
 The notebook ``unused_permissions`` calls ``analyse`` once and shows its parts; every name it and
@@ -29,6 +30,7 @@ the tests use is importable from this package.
 """
 
 from .access_advisor import action_last_accessed, service_last_accessed, service_last_accessed_empty
+from .exposure import exposure
 from .grants import Grant, grant_of
 from .inactivity import inactive_principals
 from .inputs import PermissionsError
@@ -54,6 +56,7 @@ from .trail_replay import trail_grants
 from .usage import USED_COLUMNS, actions_used, compare, map_used, unused_risky_actions
 
 __all__ = [
+    "exposure",
     "CAVEATS", "DATA_ACCESS", "DETECTION_INACTIVE", "DETECTION_OVER_PRIVILEGED", "KNOWN_AWS_MANAGED",
     "MITRE_INACTIVE", "MITRE_OVER_PRIVILEGED", "PRIVILEGE_ESCALATION", "RISK_ORDER", "RISK_SEVERITY", "USED_COLUMNS",
     "Grant", "PermissionsError", "PermissionsReport", "PolicyDocument", "Principal",
