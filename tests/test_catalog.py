@@ -221,3 +221,22 @@ def test_a_stage_must_be_a_known_python_stage(tmp_path):
     assert any("stage 'nope' is not one of ['resource_policy']" in p for p in problems(tmp_path, header=header))
     header = header.replace("stage: nope", "stage: resource_policy")
     assert problems(tmp_path, header=header) == []
+
+
+def test_a_query_may_not_compute_the_actor_itself(tmp_path):
+    own = GOOD_BODY.replace("useridentity.arn AS principal_arn",
+                            "coalesce(useridentity.arn, useridentity.principalid) AS principal_arn")
+    assert own != GOOD_BODY
+    assert any("computes the actor itself" in p for p in problems(tmp_path, body=own))
+    shared = GOOD_BODY.replace("useridentity.arn AS principal_arn", "{{ actor_arn }} AS principal_arn")
+    assert problems(tmp_path, body=shared) == []
+    null_safe = GOOD_BODY.replace("useridentity.arn AS principal_arn", "coalesce(useridentity.arn, '') AS principal_arn")
+    assert problems(tmp_path, body=null_safe) == []
+
+
+def test_the_actor_fragment_renders_the_same_sql_on_every_engine(catalog):
+    from trailbook.engines.sql import ACTOR_ARN
+
+    query = catalog["resource_policy_external_access"]
+    assert "{{ actor_arn }}" in query.sql
+    assert ACTOR_ARN in query.render(C._LintFragments(), start="2026-01-01", end="2026-01-02").sql

@@ -19,7 +19,8 @@
 Placeholders are `{{ name }}` only (no control flow). Two kinds exist:
 declared parameters, rendered by `params` (the single escaping path), and
 built-in fragments: `source` and `time_filter` come from the engine; `detection`,
-`severity`, `mitre` and `max_event_ids` come from the header. Every read of
+`severity`, `mitre` and `max_event_ids` come from the header; `actor_arn` (who acted, as an
+ARN) is the same on every engine and no query may compute it itself. Every read of
 `{{ source }}` is followed directly by `WHERE {{ time_filter }}`, in a SELECT
 with no joins or UNNEST, so the time window prunes partitions first.
 """
@@ -38,12 +39,15 @@ import yaml
 from . import engines, paths, stages
 from . import params as P
 from .contract import FINDING_COLUMNS, KINDS, MAX_EVENT_IDS, SEVERITIES
-from .engines.sql import partition_time_filter
+from .engines.sql import ACTOR_ARN, partition_time_filter
 from .errors import TrailbookError
 
 ENGINE_FRAGMENTS = ("source", "time_filter")
 HEADER_FRAGMENTS = ("detection", "severity", "mitre", "max_event_ids")
-BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS
+SHARED_FRAGMENTS = {"actor_arn": ACTOR_ARN}  # the same SQL on every engine
+BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS + tuple(SHARED_FRAGMENTS)
+# A query that computes the actor itself instead of using {{ actor_arn }}.
+_OWN_ACTOR = re.compile(r"coalesce\(\s*(\w+\.)?useridentity\.arn\s*,(?!\s*''\s*\))", re.I)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -152,6 +156,7 @@ class Query:
         window = (typed[self.window[0]], typed[self.window[1]])
         fragments = dict(engine.fragments(*window))
         fragments.update(self.header_fragments())
+        fragments.update(SHARED_FRAGMENTS)
         missing = set(ENGINE_FRAGMENTS) - set(fragments)
         if missing:
             raise CatalogError(f"engine {engine.name!r} gave no fragment(s) {sorted(missing)}")
@@ -307,6 +312,8 @@ def validate(query: Query) -> list[str]:
     if len(bounds) != 2 or any(b is None or b.type != "timestamp" for b in bounds):
         say(f"window {list(query.window)} must name two declared timestamp parameters")
         return problems
+    if _OWN_ACTOR.search(query.sql):
+        say("the query computes the actor itself: use {{ actor_arn }} (defined once in engines/sql.py)")
     if "{%" in query.sql or "{#" in query.sql:
         say("templates carry no control flow or comments ({% %} / {# #})")
     used = query.placeholders()

@@ -25,7 +25,7 @@ WITH events AS (
 commands AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.documentName') AS document,
         regexp_extract_all(coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),

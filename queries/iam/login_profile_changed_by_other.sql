@@ -24,7 +24,7 @@ WITH events AS (
 changes AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
-        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.userName') AS target_user,
         CASE WHEN useridentity.type = 'Root' THEN 'root'

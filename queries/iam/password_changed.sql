@@ -23,7 +23,7 @@ changes AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
         useridentity.type = 'Root' AS is_root,
-        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id
     FROM events
     WHERE errorcode IS NULL

@@ -25,7 +25,7 @@ WITH events AS (
 denied AS (
     SELECT
         eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket
     FROM events

@@ -32,7 +32,7 @@ activity AS (
         useridentity.arn AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') END AS subject,
+             ELSE {{ actor_arn }} END AS subject,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
         from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
     FROM events

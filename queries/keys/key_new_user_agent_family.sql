@@ -31,7 +31,7 @@ activity AS (
         useridentity.arn AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') END AS subject,
+             ELSE {{ actor_arn }} END AS subject,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
         CASE
             WHEN useragent IS NULL OR useragent = '' THEN 'none'

@@ -27,7 +27,7 @@ WITH events AS (
 probes AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.quotaCode') AS quota_code,
         floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket

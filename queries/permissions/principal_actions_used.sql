@@ -37,7 +37,7 @@ calls AS (
         CASE WHEN useridentity.type IN ('AssumedRole', 'FederatedUser')
                   THEN coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn)
              WHEN useridentity.type = 'Root'
-                  THEN coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root')
+                  THEN {{ actor_arn }}
              ELSE useridentity.arn
         END AS principal_arn,
         useridentity.type AS identity_type,

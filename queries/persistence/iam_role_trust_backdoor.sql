@@ -29,7 +29,7 @@ seen AS (
     SELECT array_agg(DISTINCT recipientaccountid) AS accounts FROM events
 ),
 candidates AS (
-    SELECT *
+    SELECT *, {{ actor_arn }} AS principal_arn
     FROM events
     WHERE errorcode IS NULL AND eventsource = 'iam.amazonaws.com' AND eventname IN ('CreateRole', 'UpdateAssumeRolePolicy')
 )
@@ -40,9 +40,7 @@ SELECT
     c.eventtime AS last_seen,
     c.recipientaccountid AS account_id,
     c.awsregion AS region,
-    coalesce(c.useridentity.arn, c.useridentity.sessioncontext.sessionissuer.arn,
-             CASE WHEN c.useridentity.type = 'Root' THEN 'arn:aws:iam::' || c.recipientaccountid || ':root' END,
-             c.useridentity.invokedby) AS principal_arn,
+    c.principal_arn,
     c.useridentity.accesskeyid AS access_key_id,
     c.sourceipaddress AS source_ip,
     c.useragent AS user_agent,

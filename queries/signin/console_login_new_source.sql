@@ -26,10 +26,7 @@ located AS (
         eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
         responseelements, errormessage,
         from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window,
-        coalesce(
-            useridentity.arn,
-            CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END
-        ) AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         coalesce(regexp_extract(sourceipaddress, '^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$', 1), sourceipaddress) AS subnet
     FROM events
 ),

@@ -37,7 +37,7 @@ SELECT
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
     min(awsregion) AS region,
-    coalesce(useridentity.arn, useridentity.username) AS principal_arn,
+    coalesce({{ actor_arn }}, useridentity.username) AS principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
     min(useragent) AS user_agent,
@@ -46,5 +46,5 @@ SELECT
     slice(array_agg(eventid ORDER BY eventtime), 1, {{ max_event_ids }}) AS event_ids,
     {{ mitre }} AS mitre
 FROM logins
-GROUP BY recipientaccountid, coalesce(useridentity.arn, useridentity.username), sourceipaddress
+GROUP BY recipientaccountid, coalesce({{ actor_arn }}, useridentity.username), sourceipaddress
 ORDER BY first_seen

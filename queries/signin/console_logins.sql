@@ -36,11 +36,7 @@ SELECT
     recipientaccountid AS account_id,
     awsregion AS region,
     useridentity.type AS identity_type,
-    coalesce(
-        useridentity.arn,
-        CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-        useridentity.username
-    ) AS principal_arn,
+    coalesce({{ actor_arn }}, useridentity.username) AS principal_arn,
     CASE WHEN useridentity.type = 'Root' THEN 'root'
          ELSE coalesce(useridentity.username, regexp_extract(useridentity.arn, '[^/]+$'), useridentity.principalid)
     END AS user_name,

@@ -22,7 +22,7 @@ WITH events AS (
 root AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
-        coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') AS principal_arn,
+        {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         eventname = 'ConsoleLogin'
             AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'

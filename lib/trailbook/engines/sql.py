@@ -1,5 +1,5 @@
-"""SQL fragments the engines share, owned by none of them: the time window, the scope, and the
-Lake reshape (a subquery that gives a Lake-shaped table the Athena CloudTrail table's columns,
+"""SQL fragments the engines share, owned by none of them: the time window, the scope, the actor,
+and the Lake reshape (a subquery that gives a Lake-shaped table the Athena CloudTrail table's columns,
 used by the lake engine and by Athena over a federated Lake table).
 
 Every value goes through `params` (the one escaping path).
@@ -13,6 +13,16 @@ from typing import Any
 
 from .. import params as P
 from .. import schema
+
+
+# Who acted, as an ARN, defined once for every query and engine (the catalog's {{ actor_arn }}):
+# the identity's ARN; for a session without one, the role it came from; root as the account's
+# root ARN; for an AWS service acting on its own, the service. A principalId is not an ARN.
+ACTOR_ARN = (
+    "coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, "
+    "CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, "
+    "useridentity.invokedby)"
+)
 
 
 def window_days(start: dt.datetime, end: dt.datetime) -> tuple[str, str]:

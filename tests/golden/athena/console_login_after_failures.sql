@@ -6,11 +6,7 @@ logins AS (
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
         to_unixtime(from_iso8601_timestamp(eventtime)) AS ts,
         useridentity.type = 'Root' AS is_root,
-        coalesce(
-            useridentity.arn,
-            CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-            useridentity.username
-        ) AS principal_arn,
+        coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username) AS principal_arn,
         CASE WHEN useridentity.type = 'Root' THEN 'root'
              ELSE coalesce(useridentity.username, regexp_extract(useridentity.arn, '[^/]+$'), useridentity.principalid)
         END AS user_name,

@@ -4,7 +4,7 @@ WITH events AS (
 logins AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
-        coalesce(useridentity.arn, useridentity.username) AS principal_arn,
+        coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username) AS principal_arn,
         coalesce(
             json_extract_scalar(additionaleventdata, '$.SamlProviderArn'),
             CASE WHEN coalesce(useridentity.arn, '') LIKE '%:assumed-role/AWSReservedSSO%' THEN 'IAM Identity Center' END

@@ -4,7 +4,7 @@ WITH events AS (
 probes AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.quotaCode') AS quota_code,
         floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket

@@ -5,9 +5,7 @@ hits AS (
     SELECT
         eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
         errorcode, requestparameters, responseelements,
-        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn,
-                 CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-                 useridentity.invokedby) AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         useridentity.username AS actor_name,
         json_extract_scalar(requestparameters, '$.userName') AS target_user,

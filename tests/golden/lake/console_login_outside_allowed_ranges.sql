@@ -16,11 +16,7 @@ logins AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
         useridentity.type = 'Root' AS is_root,
-        coalesce(
-            useridentity.arn,
-            CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-            useridentity.username
-        ) AS principal_arn,
+        coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username) AS principal_arn,
         CASE WHEN regexp_like(sourceipaddress, '^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$') THEN
             CAST(split_part(sourceipaddress, '.', 1) AS BIGINT) * 16777216
             + CAST(split_part(sourceipaddress, '.', 2) AS BIGINT) * 65536

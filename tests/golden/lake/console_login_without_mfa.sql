@@ -19,7 +19,7 @@ SELECT
     max(eventtime) AS last_seen,
     recipientaccountid AS account_id,
     min(awsregion) AS region,
-    coalesce(useridentity.arn, useridentity.username) AS principal_arn,
+    coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username) AS principal_arn,
     CAST(NULL AS VARCHAR) AS access_key_id,
     sourceipaddress AS source_ip,
     min(useragent) AS user_agent,
@@ -28,5 +28,5 @@ SELECT
     slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
     ARRAY['T1078.004'] AS mitre
 FROM logins
-GROUP BY recipientaccountid, coalesce(useridentity.arn, useridentity.username), sourceipaddress
+GROUP BY recipientaccountid, coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username), sourceipaddress
 ORDER BY first_seen

@@ -7,7 +7,7 @@ activity AS (
         useridentity.arn AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') END AS subject,
+             ELSE coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) END AS subject,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
         from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
     FROM events

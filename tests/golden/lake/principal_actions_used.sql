@@ -7,7 +7,7 @@ calls AS (
         CASE WHEN useridentity.type IN ('AssumedRole', 'FederatedUser')
                   THEN coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn)
              WHEN useridentity.type = 'Root'
-                  THEN coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root')
+                  THEN coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby)
              ELSE useridentity.arn
         END AS principal_arn,
         useridentity.type AS identity_type,

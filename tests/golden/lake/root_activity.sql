@@ -4,7 +4,7 @@ WITH events AS (
 root AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
-        coalesce(useridentity.arn, 'arn:aws:iam::' || recipientaccountid || ':root') AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         eventname = 'ConsoleLogin'
             AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Success'

@@ -7,11 +7,7 @@ SELECT
     recipientaccountid AS account_id,
     awsregion AS region,
     useridentity.type AS identity_type,
-    coalesce(
-        useridentity.arn,
-        CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END,
-        useridentity.username
-    ) AS principal_arn,
+    coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username) AS principal_arn,
     CASE WHEN useridentity.type = 'Root' THEN 'root'
          ELSE coalesce(useridentity.username, regexp_extract(useridentity.arn, '[^/]+$'), useridentity.principalid)
     END AS user_name,

@@ -4,7 +4,7 @@ WITH events AS (
 discovery AS (
     SELECT
         eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (15 * 60)) AS bucket
     FROM events

@@ -6,7 +6,7 @@ changes AS (
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
         useridentity.type = 'Root' AS is_root,
         eventname IN ('DeactivateMFADevice', 'DeleteVirtualMFADevice') AS is_removal,
-        coalesce(useridentity.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END) AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         coalesce(json_extract_scalar(requestparameters, '$.userName'),
                  CASE WHEN useridentity.type = 'Root' THEN 'root' END) AS target_user

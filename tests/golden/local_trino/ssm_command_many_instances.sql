@@ -4,7 +4,7 @@ WITH events AS (
 commands AS (
     SELECT
         eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, errorcode,
-        coalesce(useridentity.arn, useridentity.principalid) AS principal_arn,
+        coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.documentName') AS document,
         regexp_extract_all(coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),
