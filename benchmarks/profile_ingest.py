@@ -47,11 +47,13 @@ def _timed(stats: dict[str, float], owner: Any, name: str, label: str | None = N
 
 def profile_ingest(source: Path, store_dir: Path) -> dict[str, Any]:
     from trailbook import store
+    from trailbook.store import lines, pipeline, scan, write
 
     stats: dict[str, float] = collections.defaultdict(float)
-    _timed(stats, store._Prepared, "finish", "wait for gunzip")
-    for name in ("_read", "_take", "_commit", "_dedupe", "_write_parts", "_write_lines"):
-        _timed(stats, store, name)
+    _timed(stats, lines.Prepared, "finish", "wait for gunzip")
+    for owner, name in ((scan, "read"), (scan, "take"), (pipeline, "commit"), (pipeline, "dedupe"),
+                        (write, "write_parts"), (lines, "write_lines")):
+        _timed(stats, owner, name)
     shutil.rmtree(store_dir, ignore_errors=True)
     began, cpu = time.perf_counter(), _cpu()
     report = store.ingest(source, store_dir, progress=False)
@@ -64,23 +66,26 @@ def profile_ingest(source: Path, store_dir: Path) -> dict[str, Any]:
 def pieces(source: Path, scratch: Path) -> dict[str, Any]:
     import duckdb
 
-    from trailbook import loader, store
+    from trailbook import loader
+    from trailbook.store import discover, lines, sql, tuning
 
     files = loader.discover(source).files
-    items = list(enumerate(store._Pending(str(p), 0, 0, store._json_size(p)) for p in files))
+    items = list(enumerate(discover.Pending(str(p), 0, 0, discover.json_size(p)) for p in files))
     scratch.mkdir(parents=True, exist_ok=True)
-    chunks = store._split(items, 2)
+    chunks = lines.split(items, 2)
     namers = [lambda number, n=n: scratch / f"lines-{n}-{number}.ndjson" for n in range(2)]
     out: dict[str, Any] = {}
     began, cpu = time.perf_counter(), _cpu()
     with ThreadPoolExecutor(2) as pool:
-        written = [entry for files in pool.map(store._write_lines, chunks, namers) for entry in files]
+        written = [entry for files in pool.map(lines.write_lines, chunks, namers) for entry in files]
     out["gunzip_and_tag_2_threads"] = {"wall_s": round(time.perf_counter() - began, 2),
                                        "cpu_s": round(_cpu() - cpu, 2)}
     targets = [path for path, _ in written]
-    sql = store._batch_sql([str(t) for t in targets], store.MAX_OBJECT_SIZE)
-    for label, run in (("duckdb_scan_count_only", lambda con: con.execute(f"SELECT count(*) FROM ({sql})").fetchall()),
-                       ("duckdb_scan_to_arrow", lambda con: [b for b in con.sql(sql).to_arrow_reader(65536)][:0])):
+    scan_sql, bound = sql.batch_sql(tuning.MAX_OBJECT_SIZE), {"files": [str(t) for t in targets]}
+    for label, run in (("duckdb_scan_count_only",
+                        lambda con: con.execute(f"SELECT count(*) FROM ({scan_sql})", bound).fetchall()),
+                       ("duckdb_scan_to_arrow",
+                        lambda con: [b for b in con.sql(scan_sql, params=bound).to_arrow_reader(65536)][:0])):
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
         began, cpu = time.perf_counter(), _cpu()

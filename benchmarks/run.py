@@ -47,7 +47,7 @@ def snapshot_code(stamp: str) -> tuple[dict[str, str], dict[str, str]]:
     digest = hashlib.sha256()
     for path in sorted(p for p in target.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(target)).encode() + path.read_bytes())
-    store_py = (target / "lib" / "trailbook" / "store.py").read_bytes()
+    store_py = b"".join(p.read_bytes() for p in sorted((target / "lib" / "trailbook" / "store").glob("*.py")))
     env = {**os.environ, "PYTHONPATH": str(target / "lib"), "TRAILBOOK_QUERIES": str(target / "queries")}
     return env, {"snapshot": str(target), "sha256": digest.hexdigest()[:16],
                  "store_py_sha256": hashlib.sha256(store_py).hexdigest()[:16]}

@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from trailbook import store
+from trailbook.store import pipeline, scan, tuning
+from trailbook.store import sql as store_sql
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -82,20 +84,21 @@ def test_digest_skipped_and_recorded(tmp_path):
 def test_bad_files_reported_by_name_and_run_continues(tmp_path):
     report = ingest([FORMATS / "bad", FORMATS / "s3"], tmp_path, batch_files=3)
     reasons = {Path(path).name: reason for path, reason in report.bad_files}
-    assert sorted(reasons) == sorted(
-        ["corrupt.json.gz", "truncated.json.gz", "truncated.json", "empty.json", "not_cloudtrail.jsonl"])
+    assert sorted(reasons) == sorted(["corrupt.json.gz", "truncated.json.gz", "truncated.json", "not_cloudtrail.jsonl"])
     assert reasons["corrupt.json.gz"].startswith("corrupt or truncated gzip")
     assert reasons["truncated.json.gz"].startswith("corrupt or truncated gzip")
     assert reasons["truncated.json"].startswith("malformed or truncated JSON")
-    assert reasons["empty.json"] == "empty file"
+    # A zero-byte file is skipped unopened and named, not recorded (it may fill up later).
+    assert [(Path(p).name, why) for p, why in report.skipped_files] == [("empty.json", "empty (0 bytes)")]
     assert reasons["not_cloudtrail.jsonl"].startswith("no usable CloudTrail event in 3 records")
     assert report.events_loaded == 46
     assert any(name in line for line in report.summary() for name in reasons)
     statuses = dict(query(tmp_path, "SELECT status, count(*) FROM ingested_files GROUP BY status"))
-    assert statuses == {"bad": 5, "loaded": 3, "digest": 1}
+    assert statuses == {"bad": 4, "loaded": 3, "digest": 1}
 
     again = ingest([FORMATS / "bad", FORMATS / "s3"], tmp_path)
-    assert (again.files_new, again.files_skipped_unchanged, again.bad_files) == (0, 9, [])
+    assert (again.files_new, again.files_skipped_unchanged, again.bad_files) == (0, 8, [])
+    assert [Path(p).name for p, _ in again.skipped_files] == ["empty.json"]
     assert sorted(Path(p).name for p, _ in again.previously_bad_files) == sorted(reasons)
     assert any("previously bad" in line for line in again.summary())
 
@@ -227,7 +230,8 @@ def test_event_time_normalised(tmp_path):
 
 def test_whole_fixture_tree_summary(tmp_path):
     report = ingest(FORMATS, tmp_path)
-    assert (report.files_seen, report.files_ignored, report.digest_files, len(report.bad_files)) == (24, 1, 1, 5)
+    assert (report.files_seen, report.files_ignored, report.digest_files, len(report.bad_files)) == (24, 1, 1, 4)
+    assert len(report.skipped_files) == 1  # bad/empty.json, zero bytes
     assert report.events_read == 300 and report.events_loaded == 286
     # overlap 10, wrappers 3, and the casekeys file repeats one OTRF ListObjects event
     assert report.duplicates_removed == 14
@@ -283,15 +287,15 @@ def test_progress_bar_goes_to_stderr_and_can_be_disabled(tmp_path, capsys):
 
 def test_file_over_the_batch_object_size_gets_room(tmp_path, monkeypatch):
     sizes = sorted(len(gzip.decompress(p.read_bytes())) for p in (FORMATS / "s3").rglob("*_CloudTrail_*.json.gz"))
-    monkeypatch.setattr(store, "MAX_OBJECT_SIZE", sizes[1] - 1)  # the two big files exceed it
+    monkeypatch.setattr(tuning, "MAX_OBJECT_SIZE", sizes[1] - 1)  # the two big files exceed it
     rooms = []
-    batch_sql = store._batch_sql
+    batch_sql = store_sql.batch_sql
 
-    def spy(work_files, max_object_size):
+    def spy(max_object_size):
         rooms.append(max_object_size)
-        return batch_sql(work_files, max_object_size)
+        return batch_sql(max_object_size)
 
-    monkeypatch.setattr(store, "_batch_sql", spy)
+    monkeypatch.setattr(store_sql, "batch_sql", spy)
     report = ingest(FORMATS / "s3", tmp_path)
     assert (report.events_loaded, report.bad_files) == (46, [])
     assert rooms and all(room > sizes[-1] for room in rooms)
@@ -350,7 +354,7 @@ def test_an_interrupted_ingest_leaves_nothing_readers_see(tmp_path, monkeypatch)
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_commit", crash)  # after the Parquet files are written
+    monkeypatch.setattr(pipeline, "commit", crash)  # after the Parquet files are written
     with pytest.raises(KeyboardInterrupt):
         ingest(FORMATS / "s3", tmp_path)
     orphans = list((tmp_path / "store" / store.DATA_DIR).rglob("*.parquet"))
@@ -407,7 +411,7 @@ def test_files_with_bad_records_are_named_with_every_reason(tmp_path):
 def test_python_read_files_cut_into_many_lines_keep_source_order(tmp_path, monkeypatch):
     """A file the Python reader reads is fed to DuckDB in lines of TEMP_LINE_BYTES; a repeated
     event keeps its first copy even when the copies sit in different lines."""
-    monkeypatch.setattr(store, "TEMP_LINE_BYTES", 1500)  # about one record per line
+    monkeypatch.setattr(tuning, "TEMP_LINE_BYTES", 1500)  # about one record per line
     events = records_of(next((FORMATS / "org").rglob("*.json.gz")))
     first = dict(events[0], userAgent="first copy")
     again = dict(events[0], userAgent="second copy")
@@ -423,11 +427,11 @@ def test_python_read_files_cut_into_many_lines_keep_source_order(tmp_path, monke
 
 
 def test_a_big_python_read_file_is_typed_in_several_scans(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "TEMP_LINE_BYTES", 4096)
-    monkeypatch.setattr(store, "SCAN_BYTES", 64 * 1024)
+    monkeypatch.setattr(tuning, "TEMP_LINE_BYTES", 4096)
+    monkeypatch.setattr(tuning, "SCAN_BYTES", 64 * 1024)
     scans = []
-    scan = store._scan
-    monkeypatch.setattr(store, "_scan", lambda con, files, *a: (scans.append(files), scan(con, files, *a)))
+    one_scan = scan.scan
+    monkeypatch.setattr(scan, "scan", lambda con, files, *a: (scans.append(files), one_scan(con, files, *a)))
     template = records_of(next((FORMATS / "org").rglob("*.json.gz")))[0]
     events = [dict(template, eventID=f"big-{n}") for n in range(600)]
     source = tmp_path / "src"
@@ -468,35 +472,3 @@ def test_dedupe_does_not_depend_on_batch_boundaries(tmp_path):
         report = ingest(source, tmp_path / f"b{batch_files}", batch_files=batch_files)
         results.append((report.events_loaded, report.duplicates_removed))
     assert results == [(2, 0), (2, 0)]
-
-
-def test_one_ingest_at_a_time_per_store(tmp_path):
-    (tmp_path / "store").mkdir()
-    with store._ingest_lock(tmp_path / "store"):
-        with pytest.raises(RuntimeError, match="another ingest"):
-            ingest(FORMATS / "org", tmp_path)
-    assert ingest(FORMATS / "org", tmp_path).events_loaded == 3
-
-
-def test_a_reader_can_open_the_store_while_an_ingest_runs(tmp_path, monkeypatch):
-    import threading
-
-    ingest(FORMATS / "org", tmp_path)
-    writing, release = threading.Event(), threading.Event()
-    write_parts = store._write_parts
-
-    def slow_write(*args):
-        writing.set()
-        release.wait(30)
-        return write_parts(*args)
-
-    monkeypatch.setattr(store, "_write_parts", slow_write)
-    worker = threading.Thread(target=ingest, args=(FORMATS / "s3", tmp_path))
-    worker.start()
-    try:
-        assert writing.wait(30)
-        assert count(tmp_path) == 3  # the committed snapshot, while the ingest is mid-batch
-    finally:
-        release.set()
-        worker.join(60)
-    assert count(tmp_path) == 3 + 46

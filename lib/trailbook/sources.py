@@ -138,6 +138,8 @@ def _companion_snapshot(files: Any) -> Path | None:
 
 def _remember(store_dir: Path, source: str, iam_snapshot: Path | None) -> None:
     record = {"source": source, "iam_snapshot": str(iam_snapshot) if iam_snapshot else None}
+    if _recall(store_dir) == record:  # a reader of an unchanged store writes nothing
+        return
     target = store_dir / SOURCE_FILE
     temporary = target.with_suffix(f".tmp-{os.getpid()}")
     temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")

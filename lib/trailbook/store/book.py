@@ -1,0 +1,141 @@
+"""The bookkeeping database: which source files were seen and which Parquet files are committed.
+
+Table ``ingested_files`` records every source file seen (by size and mtime, so an unchanged file
+is never read twice, and a bad one stays on record); table ``parts`` lists the committed Parquet
+files, the only ones readers see. An ingest opens the database only to read its state and to
+commit (milliseconds), so readers can open it while an ingest runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from . import tuning
+from .lock import StoreBusy
+
+DB_NAME = "trailbook.duckdb"
+DATA_DIR = "cloudtrail"
+FILES_TABLE = "ingested_files"
+PARTS_TABLE = "parts"
+
+_FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
+  path VARCHAR PRIMARY KEY,
+  size BIGINT,
+  mtime_ns BIGINT,
+  events BIGINT,
+  status VARCHAR,      -- loaded | bad | digest
+  reason VARCHAR,      -- why bad, or the bad records of a loaded file
+  ingested_at TIMESTAMPTZ
+)"""
+
+_PARTS_DDL = f"""CREATE TABLE IF NOT EXISTS {PARTS_TABLE} (
+  path VARCHAR PRIMARY KEY,   -- relative to the store folder
+  account VARCHAR, region VARCHAR, day VARCHAR,   -- the partition ('' when unknown)
+  rows BIGINT,
+  min_eventtime VARCHAR, max_eventtime VARCHAR,
+  written_at TIMESTAMPTZ
+)"""
+
+# What the store knows of one source file: size, mtime_ns, status, reason.
+Known = dict[str, tuple[int, int, str, str | None]]
+
+
+def db_path(store_dir: str | Path) -> Path:
+    return Path(store_dir) / DB_NAME
+
+
+def open_book(store_dir: str | Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the bookkeeping database. An ingest holds it only while it reads its state and while
+    it commits a batch (milliseconds), so a lock conflict is retried for tuning.BOOK_WAIT_S."""
+    path = db_path(store_dir)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no trailbook store at {path}; run `trailbook ingest` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + tuning.BOOK_WAIT_S
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            # Another process's lock, or (same process) a connection opened the other way.
+            if "lock" not in str(exc).lower() and "different configuration" not in str(exc).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise StoreBusy(f"store {path} stayed locked by another process for "
+                                f"{tuning.BOOK_WAIT_S:.0f} s") from exc
+            time.sleep(0.05)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(_FILES_DDL)
+        con.execute(_PARTS_DDL)
+    return con
+
+
+@contextmanager
+def book(store_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The bookkeeping database opened for writing, closed on exit."""
+    con = open_book(store_dir, read_only=False)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def known_files(con: duckdb.DuckDBPyConnection) -> Known:
+    rows = con.execute(f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def committed_state(store_dir: Path) -> Known | None:
+    """The source files the store knows, read without any lock; None when there is no store yet."""
+    if not db_path(store_dir).exists():
+        return None
+    con = open_book(store_dir, read_only=True)
+    try:
+        return known_files(con)
+    except duckdb.CatalogException:  # a store whose first ingest has not committed its tables
+        return None
+    finally:
+        con.close()
+
+
+def record(con: duckdb.DuckDBPyConnection, written: list[dict], files: dict[str, list]) -> None:
+    """Commit Parquet files (``written``) and source files (columns of ``ingested_files`` but
+    ``ingested_at``) in one transaction: readers see both or neither."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if written:
+            con.execute(
+                f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
+                "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
+                {name: [part[name] for part in written]
+                 for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
+        # One statement for every file (executemany runs one statement per row).
+        con.execute(
+            f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
+            "unnest($mtime_ns), unnest($events), unnest($status), unnest($reason), now()", files)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def data_files(store_dir: str | Path) -> list[Path]:
+    """The Parquet files of the store that readers see (committed parts)."""
+    con = open_book(store_dir, read_only=True)
+    try:
+        return [Path(store_dir) / row[0] for row in
+                con.execute(f"SELECT path FROM {PARTS_TABLE} ORDER BY path").fetchall()]
+    finally:
+        con.close()
+
+
+def store_bytes(store_dir: str | Path) -> int:
+    """Bytes on disk: the committed Parquet files plus the bookkeeping database."""
+    return db_path(store_dir).stat().st_size + sum(p.stat().st_size for p in data_files(store_dir))

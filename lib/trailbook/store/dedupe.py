@@ -1,0 +1,100 @@
+"""Dedupe: overlapping trails deliver the same event twice.
+
+Rows are deduplicated on ``(eventid, eventtime, eventname)`` (NULL-safe) within a partition (a
+repeated event has the same account, region and day), inside a batch and against the stored
+files; the first copy in source order stays. CloudTrail's eventID is unique on its own, but some
+public test data reuses eventID "1" for different events; adding time and name keeps those apart
+while real duplicates collapse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+from .book import DATA_DIR, PARTS_TABLE
+from .scan import Output, Partition
+
+
+class Parts:
+    """The committed Parquet files, by partition, for dedupe and cleanup."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store_dir: Path):
+        self.store_dir = store_dir
+        self.by_key: dict[Partition, list[str]] = {}
+        for path, account, region, day in con.execute(
+                f"SELECT path, account, region, day FROM {PARTS_TABLE}").fetchall():
+            self.by_key.setdefault((account, region, day), []).append(path)
+
+    def add(self, written: list[dict]) -> None:
+        """Parquet files this ingest wrote: later batches dedupe against them too."""
+        for part in written:
+            self.by_key.setdefault((part["account"], part["region"], part["day"]), []).append(part["path"])
+
+    def remove_uncommitted(self) -> None:
+        """Delete Parquet files an interrupted ingest wrote but never committed."""
+        committed = {p for paths in self.by_key.values() for p in paths}
+        root = self.store_dir / DATA_DIR
+        if root.exists():
+            for path in root.rglob("*.parquet"):
+                if path.relative_to(self.store_dir).as_posix() not in committed:
+                    path.unlink()
+
+    def absolute(self, keys: Iterable[Partition]) -> list[str]:
+        return [str(self.store_dir / p) for key in keys for p in self.by_key.get(key, [])]
+
+
+_MATCH = "o.eventid IS NOT DISTINCT FROM n.eventid AND o.eventtime = n.eventtime AND o.eventname = n.eventname"
+# Per partition, as against the store: the outcome must not depend on batch boundaries.
+_REPEATS = ("SELECT _file, _n FROM _batch_keys QUALIFY row_number() OVER (PARTITION BY "
+            "eventid, eventtime, eventname, account_partition, region_partition, date_partition "
+            "ORDER BY _file, _n) > 1")
+
+
+def dedupe(con: duckdb.DuckDBPyConnection, output: Output, stored: Parts) -> None:
+    """Drop rows already stored in the same partitions, and repeats within the batch: the first
+    copy in source order (file, then place in file) stays. Runs before anything is written.
+
+    Only the keys are looked at: with no repeat inside the batch (a hash count) and no stored file
+    in its partitions, nothing is read; otherwise DuckDB names the rows to drop by their place
+    (_file, _n) and the batch is filtered, never sorted."""
+    old = stored.absolute(output.groups)
+    repeats = output.has_repeats()
+    slices = [piece for pieces in output.groups.values() for piece in pieces]
+    if not slices or (not old and not repeats):
+        return
+    keys = pa.Table.from_batches(slices).select(["_file", "_n", "eventid", "eventtime", "eventname",
+                                                 *schema.PARTITION_NAMES])
+    queries = []
+    if old:
+        queries.append(f"SELECT _file, _n FROM _batch_keys n SEMI JOIN "
+                       f"(SELECT eventid, eventtime, eventname FROM read_parquet($old)) o ON {_MATCH}")
+    if repeats:
+        queries.append(_REPEATS)
+    con.register("_batch_keys", keys)
+    try:
+        drop = con.sql(" UNION ".join(queries), params={"old": old} if old else None).to_arrow_table()
+    finally:
+        con.unregister("_batch_keys")
+    if not drop.num_rows:
+        return
+    doomed = _places(drop)
+    groups: dict[Partition, list[pa.RecordBatch]] = {}
+    for key, pieces in output.groups.items():
+        for piece in pieces:
+            piece = piece.filter(pc.invert(pc.is_in(_places(piece), value_set=doomed)))
+            if piece.num_rows:
+                groups.setdefault(key, []).append(piece)
+    output.groups = groups
+    output.duplicates = drop.num_rows
+
+
+def _places(rows: pa.Table | pa.RecordBatch) -> pa.Array:
+    """One int64 per row from (_file, _n): its place in the batch."""
+    files = pc.cast(rows.column("_file"), pa.int64())
+    return pc.add(pc.multiply(files, 1 << 32), pc.cast(rows.column("_n"), pa.int64()))

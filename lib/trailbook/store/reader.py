@@ -1,0 +1,82 @@
+"""How readers see the store: a snapshot of the committed Parquet files, with no lock held.
+
+`connect` copies the list of committed files and the file bookkeeping into a private in-memory
+DuckDB and releases the store at once, so any number of readers and one ingest run side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from .. import schema
+from ..params import sql_string
+from .book import FILES_TABLE, PARTS_TABLE, open_book
+
+TABLE = "cloudtrail"
+
+
+def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection (UTC) with view ``cloudtrail`` and table ``ingested_files``.
+
+    Read-only connections take a snapshot: the list of committed Parquet files and the file
+    bookkeeping are copied, and the store is released at once, so any number of readers and one
+    ingest can run side by side (an ingest locks the bookkeeping only to commit a batch).
+    ``read_only=False`` opens the bookkeeping database itself.
+    """
+    if not read_only:
+        return open_book(store_dir, read_only=False)
+    book = open_book(store_dir, read_only=True)  # released before this returns
+    root = str(Path(store_dir).resolve()) + "/"
+    try:
+        parts = book.sql(f"SELECT $root || path AS path, account, region, day, rows, "
+                         f"min_eventtime, max_eventtime FROM {PARTS_TABLE} ORDER BY path",
+                         params={"root": root}).to_arrow_table()
+        files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
+    finally:
+        book.close()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET parquet_metadata_cache = true")
+    for name, table in ((FILES_TABLE, files), (PARTS_TABLE, parts)):
+        con.register("_snapshot", table)
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _snapshot")
+        con.unregister("_snapshot")
+    con.execute(f"CREATE TEMP VIEW {TABLE} AS {view_sql(parts.column('path').to_pylist())}")
+    return con
+
+
+def files_for(con: duckdb.DuckDBPyConnection, start: str, end: str, accounts: Sequence[str] = (),
+              regions: Sequence[str] = ()) -> tuple[list[str], int]:
+    """The committed files that can hold events in [start, end) (ISO-8601 text) for the accounts
+    and regions given (all when empty), and how many files the store has.
+
+    A read-only connection from `connect` carries the snapshot this reads."""
+    where = ["max_eventtime >= $start", "min_eventtime < $end"]
+    values: dict = {"start": start, "end": end}
+    if accounts:
+        where.append("list_contains($accounts, account)")
+        values["accounts"] = list(accounts)
+    if regions:
+        where.append("list_contains($regions, region)")
+        values["regions"] = list(regions)
+    chosen = [row[0] for row in con.execute(
+        f"SELECT path FROM {PARTS_TABLE} WHERE {' AND '.join(where)} ORDER BY path", values).fetchall()]
+    total = con.execute(f"SELECT count(*) FROM {PARTS_TABLE}").fetchall()[0][0]
+    return chosen, total
+
+
+def view_sql(parts: list[str]) -> str:
+    """The store's columns over exactly these Parquet files (typed and empty when there are none).
+
+    The text defines views, which DuckDB cannot bind parameters into: the paths are quoted by
+    `params.sql_string`."""
+    names = schema.COLUMN_NAMES + schema.PARTITION_NAMES
+    if not parts:  # an empty store still has every column, typed
+        typed = [f'CAST(NULL AS {schema.store_type(t)}) AS "{n}"' for n, t in schema.COLUMNS]
+        typed += [f'CAST(NULL AS VARCHAR) AS "{n}"' for n in schema.PARTITION_NAMES]
+        return "SELECT " + ", ".join(typed) + " WHERE false"
+    files = "[" + ", ".join(sql_string(p, "store file") for p in parts) + "]"
+    return "SELECT " + ", ".join(f'"{n}"' for n in names) + f" FROM read_parquet({files})"
