@@ -30,7 +30,7 @@ MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["f
 
 # Store changes this test needs that are not in the store yet (see the files' manifest entries).
 # Remove a name once the store has it: the strict xfail then fails, as a reminder.
-STORE_ASKS_PENDING = {"times-in-range", "ids-in-fast-path", "repairs-named"}
+STORE_ASKS_PENDING: set[str] = set()
 
 
 def _asks(entry: dict) -> set[str]:

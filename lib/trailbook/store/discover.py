@@ -32,6 +32,7 @@ class Pending:
     events: int = 0
     bad_records: int = 0
     bad_reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # repairs (loader FileRead.notes)
     order: int = 0  # place in its batch (source order)
     python_reader: bool = False  # read by loader.read_file (any shape) instead of the fast path
     duckdb_error: str | None = None
@@ -44,6 +45,7 @@ class Pending:
     def reset(self) -> None:
         self.status, self.reason, self.events = "loaded", None, 0
         self.bad_records, self.bad_reasons = 0, []
+        self.notes = []
 
 
 @dataclass

@@ -122,6 +122,7 @@ def _lines(item: Pending, index: int) -> Iterator[tuple[bytes | memoryview, ...]
         return
     item.bad_records = result.bad_records
     item.bad_reasons = list(result.bad_record_reasons)
+    item.notes = list(result.notes)
     yield from _event_lines(tag, result.events)
 
 

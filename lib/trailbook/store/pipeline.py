@@ -195,6 +195,8 @@ def commit(store_dir: Path, finished: list[_Finished], report: IngestReport) -> 
         report.bad_records += item.bad_records
         if item.bad_records and item.status != "bad":
             report.files_with_bad_records.append((item.path, _file_reason(item) or ""))
+        if item.notes and item.status == "loaded":
+            report.repaired_files.append((item.path, "; ".join(item.notes)))
         if item.status == "bad":
             report.bad_files.append((item.path, item.reason or ""))
         elif item.status == "digest":

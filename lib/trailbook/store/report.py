@@ -23,6 +23,7 @@ class IngestReport:
     previously_bad_files: Named = field(default_factory=list)  # unchanged, not re-read
     bad_records: int = 0
     files_with_bad_records: Named = field(default_factory=list)  # (path, what was wrong)
+    repaired_files: Named = field(default_factory=list)  # (path, what was repaired; every record loaded)
     # Never opened: broken symlinks, FIFOs, sockets, devices, empty or vanished files.
     skipped_files: Named = field(default_factory=list)
     parquet_files_written: int = 0
@@ -43,6 +44,7 @@ class IngestReport:
             lines.append(f"ignored {self.files_ignored} non-JSON files found in folders")
         for title, named in (("bad files", self.bad_files),
                              ("files with bad records, the rest of each loaded", self.files_with_bad_records),
+                             ("files repaired, every record loaded", self.repaired_files),
                              ("previously bad files, unchanged", self.previously_bad_files),
                              ("skipped, never opened", self.skipped_files)):
             if named:
@@ -52,7 +54,7 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("bad_files", "previously_bad_files", "files_with_bad_records", "skipped_files"):
+        for name in ("bad_files", "previously_bad_files", "files_with_bad_records", "repaired_files", "skipped_files"):
             data[name] = [list(item) for item in getattr(self, name)]
         return data
 

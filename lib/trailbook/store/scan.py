@@ -153,8 +153,9 @@ def scan(con: duckdb.DuckDBPyConnection, files: list[LineFile], output: Output, 
     try:
         reader = con.sql(sql.batch_sql(room), params={"files": [str(p) for p, _ in files]}) \
             .to_arrow_reader(tuning.ARROW_BATCH_ROWS)
-        for record_batch in reader:
-            take(record_batch, output, items)
+        with reader:  # closed even when take() stops early, so the connection can run the next scan
+            for record_batch in reader:
+                take(record_batch, output, items)
     except _NOT_ABOUT_THE_FILES:
         raise
     except (duckdb.Error, pa.ArrowException, OSError) as exc:  # DuckDB's errors reach Arrow as OSError
@@ -214,6 +215,8 @@ def _take_problems(rows: pa.RecordBatch, output: Output, items: dict[int, Pendin
     for index, (file, problem, event_time) in enumerate(zip(
             rows.column("_file").to_pylist(), rows.column("_problem").to_pylist(),
             rows.column("eventtime").to_pylist(), strict=True)):
+        if problem == "no eventID" and not items[file].python_reader:
+            raise ReadFailed("records without eventID")  # the Python reader gives them content ids
         if problem == "time":
             try:
                 times.append(loader.normalise_event_time(event_time))

@@ -69,7 +69,10 @@ def raw_view_sql(source_glob: str | Path | list) -> str:
 # (20 characters that parse with this format are exactly the canonical form, a real date and time.)
 _PROBLEM = ("CASE WHEN eventname IS NULL OR eventname = '' THEN 'no eventName' "
             "WHEN eventtime IS NULL THEN 'no eventTime' "
+            "WHEN eventid IS NULL OR eventid = '' THEN 'no eventID' "
             "WHEN length(eventtime) <> 20 OR try_strptime(eventtime, '%Y-%m-%dT%H:%M:%SZ') IS NULL "
+            f"OR eventtime < '{loader.EARLIEST_EVENT_TIME}' "
+            "OR eventtime > strftime(now() + INTERVAL 1 DAY, '%Y-%m-%dT%H:%M:%SZ') "
             "THEN 'time' END")
 
 
