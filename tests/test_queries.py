@@ -16,6 +16,7 @@ import pytest
 
 from conftest import QUERY_FIXTURES, local_session
 from trailbook.catalog import load_catalog
+from trailbook.contract import MAX_EVENT_IDS
 
 CATALOG = load_catalog()
 
@@ -47,6 +48,11 @@ def test_query_finds_its_match_fixture(name, tmp_path):
                             catalog=CATALOG)
     rows = session.run(name, **params)
     assert len(rows) > 0, f"{name}: no rows on its match fixture"
+    if CATALOG[name].is_detection:
+        # Complete evidence: below the cap, a finding lists every event it counts.
+        for ids, count in zip(rows["event_ids"], rows["event_count"], strict=True):
+            if count <= MAX_EVENT_IDS:
+                assert len(set(ids)) == count, f"{name}: {count} events counted, {len(set(ids))} listed"
     expected = QUERY_FIXTURES / name / "expect_event_ids.json"
     if expected.exists() and "event_ids" in rows:
         found = {i for ids in rows["event_ids"] for i in ids}

@@ -12,8 +12,9 @@ FINDING_COLUMNS = (
     "detection", "severity", "first_seen", "last_seen", "account_id", "region", "principal_arn",
     "access_key_id", "source_ip", "user_agent", "event_names", "event_count", "event_ids", "mitre",
 )
-# event_ids holds at most this many supporting eventIDs; event_count is always the true total.
-MAX_EVENT_IDS = 25
+# event_ids holds every supporting eventID up to this many, so a responder can pull each event behind
+# a finding; event_count is always the true total.
+MAX_EVENT_IDS = 1000
 
 # Executed notebooks carry their results under these MIME types; reports read them back.
 FINDINGS_MIME = "application/vnd.trailbook.findings+json"
