@@ -86,3 +86,29 @@ def test_jsonl_round_trip_and_csv(tmp_path):
 def test_empty_findings_have_the_columns():
     out = F.concat([])
     assert list(out.columns) == list(FINDING_COLUMNS) and out.empty
+
+
+def test_exports_hold_the_shared_columns_and_one_details_object(tmp_path):
+    import numpy as np
+
+    trail = pd.DataFrame([_row(detection="cloudtrail_logging_disabled", trails=np.array(["t1", "t2"]))])
+    bucket = pd.DataFrame([_row(detection="resource_policy_external_access", exposure="public",
+                                grantees=["*"], succeeded=np.int64(1))])
+    frame = F.concat([trail, bucket])
+    assert {"trails", "exposure", "grantees", "succeeded"} <= set(frame.columns)  # in memory: flat
+    path = tmp_path / "findings.jsonl"
+    F.write_jsonl(frame, path)
+    rows = {r["detection"]: r for r in map(json.loads, path.read_text().splitlines())}
+    for row in rows.values():
+        assert list(row) == [*FINDING_COLUMNS, "details"]  # no null columns from other detections
+    assert rows["cloudtrail_logging_disabled"]["details"] == {"trails": ["t1", "t2"]}
+    assert rows["resource_policy_external_access"]["details"] == {"exposure": "public", "grantees": ["*"],
+                                                                   "succeeded": 1}
+    back = F.read_jsonl(path)
+    assert back.set_index("detection").loc["resource_policy_external_access", "exposure"] == "public"
+    buffer = io.StringIO()
+    F.write_csv(frame, buffer)
+    csv = pd.read_csv(io.StringIO(buffer.getvalue()))
+    assert list(csv.columns) == [*FINDING_COLUMNS, "details"]
+    assert json.loads(csv.set_index("detection").loc["cloudtrail_logging_disabled", "details"]) == \
+        {"trails": ["t1", "t2"]}

@@ -3,12 +3,14 @@
 Columns (in order): detection, severity, first_seen, last_seen, account_id, region,
 principal_arn, access_key_id, source_ip, user_agent, event_names, event_count,
 event_ids, mitre. `event_ids` holds at most `MAX_EVENT_IDS` supporting eventIDs;
-`event_count` is always the true total. Times are ISO-8601 UTC text. JSON Lines
-keep lists as lists; CSV joins them with ';'.
+`event_count` is always the true total. Times are ISO-8601 UTC text. Exports (JSON Lines and
+CSV) hold the shared columns and one `details` object with the detection's own columns; JSON
+Lines keep lists as lists, CSV joins them with ';' and writes `details` as JSON.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable
@@ -120,8 +122,44 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
     return records
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: arrays as lists, numpy scalars as Python ones, times as ISO text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and arrays are values, never missing
+        return False
+
+
+def export_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The export shape: the shared columns, then `details` with this finding's own non-empty columns.
+
+    A detection's own columns (trails, buckets, exposure, ...) would otherwise appear as null
+    columns on every other detection's rows.
+    """
+    out = []
+    for record in to_records(frame):
+        row = {column: record[column] for column in FINDING_COLUMNS}
+        details = dict(record["details"]) if isinstance(record.get("details"), dict) else {}
+        for key, value in record.items():
+            if key not in row and key != "details" and not _is_missing(value):
+                details[key] = _plain(value)
+        row["details"] = details
+        out.append(row)
+    return out
+
+
 def write_jsonl(frame: pd.DataFrame, target: str | Path | io.TextIOBase) -> int:
-    records = to_records(frame)
+    records = export_records(frame)
     text = "".join(json.dumps(r, sort_keys=False, default=str) + "\n" for r in records)
     if isinstance(target, (str, Path)):
         Path(target).write_text(text, encoding="utf-8")
@@ -131,13 +169,18 @@ def write_jsonl(frame: pd.DataFrame, target: str | Path | io.TextIOBase) -> int:
 
 
 def write_csv(frame: pd.DataFrame, target: str | Path | io.TextIOBase) -> int:
-    flat = normalize(frame).copy()
+    """The shared columns (lists joined by `;`), then `details` as JSON."""
+    records = export_records(frame)
+    flat = pd.DataFrame(records, columns=[*FINDING_COLUMNS, "details"])
     for column in LIST_COLUMNS:
         flat[column] = [";".join(v) for v in flat[column]]
+    flat["details"] = [json.dumps(d, sort_keys=True, default=str) for d in flat["details"]]
     flat.to_csv(target, index=False)
     return len(flat)
 
 
 def read_jsonl(source: str | Path) -> pd.DataFrame:
+    """Findings written by `write_jsonl`, with `details` spread back into columns."""
     lines = [json.loads(line) for line in Path(source).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return normalize(pd.DataFrame(lines)) if lines else empty()
+    rows = [{**{k: v for k, v in line.items() if k != "details"}, **(line.get("details") or {})} for line in lines]
+    return normalize(pd.DataFrame(rows)) if rows else empty()
