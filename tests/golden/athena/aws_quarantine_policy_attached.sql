@@ -31,7 +31,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1552.001', 'T1078.004'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     min(principal_arn) AS actor_arn,

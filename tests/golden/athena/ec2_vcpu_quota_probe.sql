@@ -26,7 +26,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1496', 'T1580'] AS mitre,
     count(DISTINCT awsregion) AS distinct_regions,
     array_sort(array_agg(DISTINCT quota_code) FILTER (WHERE quota_code IS NOT NULL)) AS quota_codes

@@ -30,7 +30,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1562.001'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     array_sort(array_agg(DISTINCT detector_id) FILTER (WHERE detector_id IS NOT NULL)) AS detectors

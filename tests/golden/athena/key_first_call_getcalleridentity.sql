@@ -52,7 +52,7 @@ SELECT
     min(n.useragent) AS user_agent,
     array_sort(array_agg(DISTINCT n.eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(n.eventid ORDER BY n.eventtime), 1, 25) AS event_ids,
+    slice(array_agg(n.eventid ORDER BY n.eventtime), 1, 1000) AS event_ids,
     ARRAY['T1033', 'T1078.004'] AS mitre,
     n.subject_type,
     n.subject

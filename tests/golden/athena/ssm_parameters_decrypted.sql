@@ -28,7 +28,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1552', 'T1555'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     sum(parameters) AS parameters_decrypted

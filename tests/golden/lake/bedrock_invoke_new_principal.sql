@@ -37,7 +37,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1496'] AS mitre,
     array_sort(array_agg(DISTINCT model_id) FILTER (WHERE model_id IS NOT NULL)) AS models
 FROM novel

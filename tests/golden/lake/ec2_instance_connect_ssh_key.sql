@@ -26,7 +26,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1021.004', 'T1098.004'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     array_sort(array_agg(DISTINCT instance_id) FILTER (WHERE instance_id IS NOT NULL)) AS instances

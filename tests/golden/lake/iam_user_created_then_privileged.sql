@@ -39,7 +39,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1136.003', 'T1098'] AS mitre,
     target_user AS created_user
 FROM story

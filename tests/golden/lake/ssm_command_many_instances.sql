@@ -41,7 +41,7 @@ SELECT
     min(c.useragent) AS user_agent,
     array_sort(array_agg(DISTINCT c.eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(c.eventid ORDER BY c.eventtime), 1, 25) AS event_ids,
+    slice(array_agg(c.eventid ORDER BY c.eventtime), 1, 1000) AS event_ids,
     ARRAY['T1651', 'T1021.007'] AS mitre,
     min(s.instances_reached) AS instances_reached,
     min(s.instance_ids) AS instance_ids

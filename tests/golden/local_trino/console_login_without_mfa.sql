@@ -25,7 +25,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1078.004'] AS mitre
 FROM logins
 GROUP BY recipientaccountid, coalesce(coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby), useridentity.username), sourceipaddress

@@ -53,7 +53,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1110.003'] AS mitre,
     count(DISTINCT name_tried) AS user_count,
     slice(array_sort(array_agg(DISTINCT user_name)), 1, 50) AS user_names

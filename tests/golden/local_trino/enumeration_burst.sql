@@ -36,7 +36,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1580', 'T1526', 'T1087.004'] AS mitre,
     count(DISTINCT eventsource) AS distinct_services,
     count(DISTINCT awsregion) AS distinct_regions,

@@ -59,7 +59,7 @@ SELECT
     min(useragent) FILTER (WHERE desktop_agent OR person_ip) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1552.005', 'T1078.004'] AS mitre,
     array_join(ARRAY[
         CASE WHEN bool_or(session_desktop_agent) THEN 'workstation user agent' END,

@@ -27,7 +27,7 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 25) AS event_ids,
+    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1555.006', 'T1552'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') AS distinct_secrets,
