@@ -220,7 +220,8 @@ def test_every_record_has_the_required_fields(story):
         if "tlsDetails" in r:
             assert r["tlsDetails"]["tlsVersion"].startswith("TLSv1.")
     assert max(ids.values()) == 1
-    assert {r["userIdentity"].get("type") for r in story.records} == {"IAMUser", "AssumedRole", "AWSService", "Root", None}
+    types = {r["userIdentity"].get("type") for r in story.records}
+    assert types == {"IAMUser", "AssumedRole", "AWSService", "Root", None}
 
 
 def test_console_logins_have_the_sign_in_shape(story):
@@ -256,7 +257,8 @@ def test_shapes_match_real_aws_events(story):
         assert set(real) - optional <= set(mine), sample["source"]
         assert set(mine) - optional <= set(real), sample["source"]
         if same_type:
-            assert set(real["userIdentity"]) - {"sessionContext", "accessKeyId"} <= set(mine["userIdentity"]), sample["source"]
+            optional_identity = {"sessionContext", "accessKeyId"}
+            assert set(real["userIdentity"]) - optional_identity <= set(mine["userIdentity"]), sample["source"]
         if isinstance(real.get("requestParameters"), dict) and real["eventName"] != "RunInstances":
             assert set(real["requestParameters"]) - {"tags"} == set(mine["requestParameters"]), sample["source"]
         if isinstance(real.get("responseElements"), dict):
@@ -289,7 +291,8 @@ def test_every_incident_is_delivered_in_the_detection_week(story):
 def test_console_incidents(story):
     root = story.events_of("root_console_login_no_mfa")
     assert root[0]["eventName"] == "ConsoleLogin" and root[0]["userIdentity"]["type"] == "Root"
-    assert root[0]["responseElements"]["ConsoleLogin"] == "Success" and root[0]["additionalEventData"]["MFAUsed"] == "No"
+    assert root[0]["responseElements"]["ConsoleLogin"] == "Success"
+    assert root[0]["additionalEventData"]["MFAUsed"] == "No"
     assert {e["eventName"] for e in root[1:]} >= {"ListUsers", "GetAccountSummary"}
     assert all(e["userIdentity"]["type"] == "Root" and e["sessionCredentialFromConsole"] == "true" for e in root[1:])
 
@@ -315,11 +318,13 @@ def test_leaked_key_story(story, clean):
     assert key.startswith("AKIA")
     owner = [p for p in story.manifest["principals"] if key in p.get("access_key_ids", [])]
     assert [p["name"] for p in owner] == ["ci-deploy"]
-    normal = [r for r in story.records if r["userIdentity"].get("accessKeyId") == key and r["eventID"] not in story.incident_ids]
+    normal = [r for r in story.records
+              if r["userIdentity"].get("accessKeyId") == key and r["eventID"] not in story.incident_ids]
     assert {r["sourceIPAddress"] for r in normal} == set(owner[0]["source_ips"]) and len(owner[0]["source_ips"]) == 2
     assert {r["awsRegion"] for r in normal} <= {"us-east-1", "us-west-2"}
     attacker_ip = story.incidents["leaked_key_first_use"]["source_ip"]
-    first_attacker = min((r for r in story.records if r["sourceIPAddress"] == attacker_ip), key=lambda r: r["eventTime"])
+    first_attacker = min((r for r in story.records if r["sourceIPAddress"] == attacker_ip),
+                         key=lambda r: r["eventTime"])
     assert first_attacker["eventName"] == "GetCallerIdentity"
     assert story.events_of("leaked_key_first_use")[0]["userAgent"] not in {r["userAgent"] for r in normal}
 
@@ -513,7 +518,8 @@ def test_passwords_and_access_advisor_agree_with_events(story):
 
 def test_iam_plants(story):
     plants = {p["id"]: p for p in story.manifest["iam_plants"]}
-    assert set(plants) == {"stale_key", "user_without_mfa", "two_active_keys", "over_privileged_role", "root_without_mfa"}
+    assert set(plants) == {"stale_key", "user_without_mfa", "two_active_keys", "over_privileged_role",
+                           "root_without_mfa"}
     keys = {row["AccessKeyId"]: row for row in snapshot_json(story, PROD, "access_keys.json")}
     snapshot = DEMO_WINDOW.snapshot_time
     stale = keys[plants["stale_key"]["access_key_id"]]
@@ -527,13 +533,15 @@ def test_iam_plants(story):
     assert report["carol"]["password_enabled"] == "true" and report["carol"]["mfa_active"] == "false"
     assert report["<root_account>"]["mfa_active"] == "false"
     role_arn = plants["over_privileged_role"]["entity_arn"]
-    role = next(r for r in snapshot_json(story, PROD, "authorization_details.json")["RoleDetailList"] if r["Arn"] == role_arn)
+    details = snapshot_json(story, PROD, "authorization_details.json")
+    role = next(r for r in details["RoleDetailList"] if r["Arn"] == role_arn)
     assert {p["PolicyName"] for p in role["AttachedManagedPolicies"]} == {"AdministratorAccess"}
     services = snapshot_json(story, PROD, "service_last_accessed.json")[role_arn]["ServicesLastAccessed"]
     recent = {s["ServiceNamespace"] for s in services
               if s.get("LastAuthenticated") and snapshot - ts(s["LastAuthenticated"]) <= timedelta(days=90)}
     assert recent == {"s3", "dynamodb"} and len(services) > 20
-    used_actions = {a["ActionName"] for s in services for a in s.get("TrackedActionsLastAccessed", []) if "LastAccessedTime" in a}
+    used_actions = {a["ActionName"] for s in services for a in s.get("TrackedActionsLastAccessed", [])
+                    if "LastAccessedTime" in a}
     assert 0 < len(used_actions) <= 6
 
 
@@ -546,7 +554,8 @@ def test_snapshot_shows_the_aftermath(story, clean):
     posture = snapshot_json(story, PROD, "posture.json")
     assert posture["guardduty"]["us-east-1"]["DetectorIds"] == []
     (status,) = posture["trail_status"].values()
-    assert status["IsLogging"] and status["StopLoggingTime"] == story.incidents["cloudtrail_stopped"]["first_event_time"]
+    assert status["IsLogging"]
+    assert status["StopLoggingTime"] == story.incidents["cloudtrail_stopped"]["first_event_time"]
     assert [f["resource"] for f in posture["access_analyzer_findings"]] == ["arn:aws:s3:::acme-prod-customer-exports"]
     assert posture["s3_public_access_block"] is None
 

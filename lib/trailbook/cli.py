@@ -14,13 +14,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NoDataError, TrailbookError, UsageError
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TrailbookError, UsageError
 
 
 def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -30,22 +32,6 @@ def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None
     parser.add_argument("--end", required=required,
                         help="window end, exclusive"
                         + ("" if required else " (default: the end of the store's last day)"))
-
-
-def _store_window(engine, days: int = 7) -> tuple[str, str]:
-    """The last `days` whole UTC days that hold events, so baselines have the earlier data to learn from."""
-    import datetime as dt
-
-    from . import params as P
-
-    first, last = engine.con.execute("SELECT min(eventtime), max(eventtime) FROM cloudtrail").fetchone()
-    if first is None:
-        raise NoDataError("the store holds no events; nothing to analyse")
-    last_day = P.parse_timestamp(last).replace(hour=0, minute=0, second=0, microsecond=0)
-    first_day = P.parse_timestamp(first).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = last_day + dt.timedelta(days=1)
-    start = max(first_day, end - dt.timedelta(days=days))
-    return P.iso(start), P.iso(end)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -67,42 +53,117 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    import datetime as dt
-
+    from . import coverage as COV
     from . import findings as F
-    from . import params as P
     from . import sources
+    from .catalog import load_catalog
     from .engines.local import LocalEngine
     from .session import Session
 
-    # Check the window before any (possibly long) ingest.
-    given = {k: P.parse_timestamp(v, k) for k, v in (("start", args.start), ("end", args.end)) if v}
-    if len(given) == 2 and not given["start"] < given["end"]:
-        raise P.ParameterError(f"start {P.iso(given['start'])} is not before end {P.iso(given['end'])}")
+    # Check the window and the output path before any (possibly long) ingest.
+    given = _given_window(args.start, args.end)
+    out_path = _output_file(args.out) if args.out else None
     prepared = sources.prepare(args.source, args.store, progress=not args.quiet)
     if not args.quiet:
         for line in prepared.ingest.summary():
             print(line, file=sys.stderr)
     engine = LocalEngine(store=prepared.store)
-    start, end = args.start, args.end
-    if start is None or end is None:
-        default_start, default_end = _store_window(engine)
-        end = end or default_end
-        start = start or P.iso(P.parse_timestamp(end) - dt.timedelta(days=7)) if args.end else start or default_start
-    session = Session(engine, start=start, end=end, prepared=prepared)
-    frame = session.detect(args.detections or None)
-    out: Any = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-    try:
-        count = F.write_csv(frame, out) if args.format == "csv" else F.write_jsonl(frame, out)
-    finally:
-        if args.out:
-            out.close()
+    catalog = load_catalog()
+    window = None
+    if len(given) < 2:
+        span = COV.measure(Session(engine, start=COV.ALL_TIME[0], end=COV.ALL_TIME[1], catalog=catalog))
+        window = COV.choose_window(span, given.get("start"), given.get("end"))
+        given = {"start": window.start, "end": window.end}
+    session = Session(engine, start=given["start"], end=given["end"], catalog=catalog, prepared=prepared)
+    cov = COV.measure(session)
+    COV.require_data(cov, f"source {args.source}")  # an empty window is never clean: exit 4
+    if window is not None:
+        print(COV.window_line(window, cov), file=sys.stderr)
+    # A window we started at the store's first day has nothing before it: baselines come from its first days.
+    from_first_day = window is not None and args.start is None and not window.capped and cov.before == 0
+    frame, baselines = COV.detect(session, args.detections or None, baselines_inside=from_first_day)
+    _write_findings(frame, args.format, out_path)
     counts = F.counts_by_severity(frame)
-    print(f"{count} findings ({', '.join(f'{n} {s}' for s, n in counts.items() if n) or 'none'}) "
-          f"from {len(session.evidence)} detections, "
+    ran = sum(1 for run in session.evidence if session.catalog[run.query].is_detection)
+    print(f"{len(frame)} findings ({', '.join(f'{n} {s}' for s, n in counts.items() if n) or 'none'}) "
+          f"from {ran} detections, "
           f"window {session.start:%Y-%m-%dT%H:%MZ} → {session.end:%Y-%m-%dT%H:%MZ}",
           file=sys.stderr)
+    for line in baselines:
+        print(line, file=sys.stderr)
     return EXIT_OK
+
+
+# --start/--end must fall in this range: room for baselines before and slack after, in 4-digit years.
+WINDOW_RANGE = (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc))
+
+
+def _given_window(start: str | None, end: str | None) -> dict[str, Any]:
+    """--start/--end as UTC times, checked (in range, start before end) before anything runs."""
+    from . import params as P
+
+    given = {}
+    for name, text in (("start", start), ("end", end)):
+        if not text:
+            continue
+        try:
+            value = P.parse_timestamp(text, name)
+        except OverflowError:  # an offset or a relative time past year 1 or 9999
+            value = None
+        if value is None or not WINDOW_RANGE[0] <= value < WINDOW_RANGE[1]:
+            raise P.ParameterError(f"{name}: {text!r} is out of range ({WINDOW_RANGE[0]:%Y-%m-%d} "
+                                   f"to {WINDOW_RANGE[1] - dt.timedelta(days=1):%Y-%m-%d})")
+        given[name] = value
+    if len(given) == 2 and not given["start"] < given["end"]:
+        raise P.ParameterError(f"start {P.iso(given['start'])} is not before end {P.iso(given['end'])}")
+    return given
+
+
+def _output_file(path: str) -> Path:
+    """A regular file we can write (new or existing), checked before anything runs."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise UsageError(f"--out {path} is a folder; name a file")
+    if target.exists() and not target.is_file():
+        raise UsageError(f"--out {path} is not a regular file (a device or pipe?); name a file")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--out {path}: folder {parent} does not exist")
+    probe = _partial(target)  # writability is what the filesystem says, not the mode bits (root, read-only mounts)
+    try:
+        with open(probe, "w", encoding="utf-8"):
+            pass
+        probe.unlink()
+        if target.exists() and not os.access(target, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot write there ({exc.strerror or exc})") from None
+    return target
+
+
+def _partial(target: Path) -> Path:
+    return target.with_name(f".{target.name}.partial")
+
+
+def _write_findings(frame: Any, fmt: str, out_path: Path | None) -> int:
+    """Write to a temporary file renamed into place, so a failed write (a full disk) leaves no half file."""
+    from . import findings as F
+
+    write = F.write_csv if fmt == "csv" else F.write_jsonl
+    if out_path is None:
+        stdout: Any = sys.stdout  # a TextIO; the writers take any text stream
+        return write(frame, stdout)
+    if out_path.exists() and not out_path.is_file():  # checked again: never rename over a device or pipe
+        raise UsageError(f"--out {out_path} is not a regular file")
+    partial = _partial(out_path)
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            count = write(frame, out)
+        os.replace(partial, out_path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise TrailbookError(f"could not write {out_path}: {exc.strerror or exc}") from exc
+    return count
 
 
 def cmd_queries(args: argparse.Namespace) -> int:
@@ -124,26 +185,31 @@ def cmd_queries(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from . import reports
 
-    try:
-        result = reports.run_report(
-            "all" if not args.notebooks or args.notebooks == ["all"] else args.notebooks,
-            engine=args.engine,
-            start=args.start,
-            end=args.end,
-            params=_key_values(args.param),
-            params_file=args.params,
-            out_dir=Path(args.out),
-            fail_on=args.fail_on,
-            redact=args.redact,
-            jobs=args.jobs,
-            cell_timeout=args.cell_timeout,
-            progress=not args.quiet,
-        )
-    except reports.ReportUsageError as exc:
-        print(f"trailbook: {exc}", file=sys.stderr)
-        return exc.exit_code
+    # A ReportUsageError (exit 2) goes to main(), which prints it as one line.
+    result = reports.run_report(
+        "all" if not args.notebooks or args.notebooks == ["all"] else args.notebooks,
+        engine=args.engine,
+        start=args.start,
+        end=args.end,
+        params=_key_values(args.param),
+        params_file=args.params,
+        out_dir=Path(args.out),
+        fail_on=args.fail_on,
+        redact=args.redact,
+        jobs=args.jobs,
+        cell_timeout=args.cell_timeout,
+        progress=not args.quiet,
+    )
     for notebook in result.notebooks:
-        print(f"  {notebook.name}: {notebook.status}", file=sys.stderr)
+        reason = f" ({notebook.error['ename']}: {' '.join(str(notebook.error['evalue']).split())[:200]})" \
+            if notebook.error else ""
+        if notebook.status == "no data":
+            reason = " (0 events in the window and scope: not a clean result; check the source and the window)"
+        print(f"  {notebook.name}: {notebook.status}{reason}", file=sys.stderr)
+    credential = len(result.findings[result.findings["detection"].eq("credential_material_in_cloudtrail")])
+    if credential:
+        print(f"  credential material in CloudTrail: {credential} field(s), masked, reported as critical findings",
+              file=sys.stderr)
     print(f"report index: {result.index_path}")
     return result.exit_code
 
@@ -167,23 +233,57 @@ def cmd_lab(args: argparse.Namespace) -> int:
 def cmd_athena_ddl(args: argparse.Namespace) -> int:
     from . import ddl
 
-    print(ddl.cloudtrail_table_ddl(
-        bucket=args.bucket, prefix=args.prefix, table=args.table, database=args.database,
-        accounts=args.accounts, regions=args.regions, org_id=args.org_id, start_date=args.start_date,
-    ))
+    bucket, prefix = _s3_location(args.bucket, args.prefix)
+    try:
+        text = ddl.cloudtrail_table_ddl(
+            bucket=bucket, prefix=prefix, table=args.table, database=args.database,
+            accounts=args.accounts, regions=args.regions, org_id=args.org_id, start_date=args.start_date,
+        )
+    except ddl.DdlError as exc:
+        raise UsageError(f"athena ddl: {exc}") from exc
+    print(text)
     return EXIT_OK
+
+
+# S3 bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _s3_location(bucket: str, prefix: str) -> tuple[str, str]:
+    """--bucket as a bucket name or an s3://bucket/prefix URI, checked before anything is printed."""
+    given = bucket.strip()
+    if given.startswith("s3://"):
+        name, _, path = given[len("s3://"):].partition("/")
+        if path and prefix:
+            raise UsageError(f"--bucket {bucket} already holds a prefix; leave out --prefix")
+        prefix = prefix or path
+    elif "://" in given or "/" in given:
+        raise UsageError(f"--bucket {bucket!r} is not a bucket name or an s3://bucket/prefix URI")
+    else:
+        name = given
+    if not _BUCKET.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
+        raise UsageError(f"--bucket {bucket!r}: {name!r} is not a valid S3 bucket name "
+                         "(3-63 lower-case letters, digits, dots and hyphens)")
+    if any(ch.isspace() or not ch.isprintable() for ch in prefix):
+        raise UsageError(f"--prefix {prefix!r} holds spaces or control characters")
+    return name, prefix
 
 
 def cmd_collect_iam(args: argparse.Namespace) -> int:
     import boto3
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError, ProfileNotFound
 
     from .iam import collect
 
-    session = boto3.Session(profile_name=args.profile) if args.profile else None
-    path = collect.collect_snapshot(
-        Path(args.out), session=session, accounts=args.accounts or None, role_name=args.role_name,
-        regions=args.regions or None,
-    )
+    try:
+        session = boto3.Session(profile_name=args.profile) if args.profile else None
+        path = collect.collect_snapshot(
+            Path(args.out), session=session, accounts=args.accounts or None, role_name=args.role_name,
+            regions=args.regions or None,
+        )
+    except (NoCredentialsError, PartialCredentialsError, ProfileNotFound) as exc:
+        raise UsageError(f"collect iam: {exc}; configure AWS credentials (environment, profile or "
+                         "instance role) or pass --profile") from exc
     print(f"IAM snapshot: {path}")
     return EXIT_OK
 
@@ -202,16 +302,36 @@ def cmd_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _event_count(text: str) -> int:
+    """argparse type for `demo --events`: a whole number in the generator's range."""
+    from .demo.generate import MAX_EVENTS, MIN_EVENTS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not MIN_EVENTS <= value <= MAX_EVENTS:
+        raise argparse.ArgumentTypeError(f"{value:,} is outside {MIN_EVENTS:,} to {MAX_EVENTS:,}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line (exit 2), like every other error a user can cause."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import engines
 
-    parser = argparse.ArgumentParser(prog="trailbook", description="Security analytics over AWS CloudTrail.")
+    parser = _Parser(prog="trailbook", description="Security analytics over AWS CloudTrail.")
     parser.add_argument("--version", action="version", version=f"trailbook {__import__('trailbook').__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="generate the demo organisation's CloudTrail and IAM snapshot")
     p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
-    p.add_argument("--events", type=int, default=40_000, help="background events (default 40000)")
+    p.add_argument("--events", type=_event_count, default=40_000, help="background events (default 40000)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-incidents", action="store_true", help="normal background only")
     p.set_defaults(func=cmd_demo)
@@ -302,7 +422,10 @@ def _add_debug(parser: argparse.ArgumentParser, top: bool = True) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every error a user can cause is one line on stderr and its exit code
     (`trailbook.errors`); `--debug` shows the traceback instead."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line, exit 2), --help or --version: a code, not an exit
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return int(args.func(args) or 0)
     except TrailbookError as exc:
