@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -44,19 +44,25 @@ def service_last_accessed(snapshot: Snapshot, *, unused_days: int = 90, now: Any
     check_days(unused_days, "unused_days")
     when = as_of(snapshot, now)
     rows = []
+    for account, arn, service in _services(snapshot, accounts):
+        last = utc_timestamp(service.get("LastAuthenticated"))
+        days, status = _since(last, when, unused_days)
+        rows.append({"account_id": account, "principal_arn": arn, "entity_type": _entity_type(arn),
+                     "service_namespace": service["ServiceNamespace"],
+                     "service_name": service.get("ServiceName"), "last_authenticated": last,
+                     "days_since": days, "last_authenticated_entity": service.get("LastAuthenticatedEntity"),
+                     "last_authenticated_region": service.get("LastAuthenticatedRegion"),
+                     "tracked_actions": len(service.get("TrackedActionsLastAccessed") or []),
+                     "status": status})
+    return pd.DataFrame(rows, columns=SERVICE_COLUMNS)
+
+
+def _services(snapshot: Snapshot, accounts: Sequence[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(account, principal ARN, one ServicesLastAccessed entry) for every Access Advisor job."""
     for account in snapshot_accounts(snapshot, accounts):
         for arn, job in snapshot.service_last_accessed(account).items():
             for service in job.get("ServicesLastAccessed", []) or []:
-                last = utc_timestamp(service.get("LastAuthenticated"))
-                days, status = _since(last, when, unused_days)
-                rows.append({"account_id": account, "principal_arn": arn, "entity_type": _entity_type(arn),
-                             "service_namespace": service["ServiceNamespace"],
-                             "service_name": service.get("ServiceName"), "last_authenticated": last,
-                             "days_since": days, "last_authenticated_entity": service.get("LastAuthenticatedEntity"),
-                             "last_authenticated_region": service.get("LastAuthenticatedRegion"),
-                             "tracked_actions": len(service.get("TrackedActionsLastAccessed") or []),
-                             "status": status})
-    return pd.DataFrame(rows, columns=SERVICE_COLUMNS)
+                yield account, arn, service
 
 
 def service_last_accessed_empty() -> pd.DataFrame:
@@ -70,14 +76,12 @@ def action_last_accessed(snapshot: Snapshot, *, unused_days: int = 90, now: Any 
     check_days(unused_days, "unused_days")
     when = as_of(snapshot, now)
     rows = []
-    for account in snapshot_accounts(snapshot, accounts):
-        for arn, job in snapshot.service_last_accessed(account).items():
-            for service in job.get("ServicesLastAccessed", []) or []:
-                for action in service.get("TrackedActionsLastAccessed") or []:
-                    last = utc_timestamp(action.get("LastAccessedTime"))
-                    days, status = _since(last, when, unused_days)
-                    rows.append({"account_id": account, "principal_arn": arn, "entity_type": _entity_type(arn),
-                                 "action": f"{service['ServiceNamespace']}:{action['ActionName']}",
-                                 "last_accessed": last, "days_since": days,
-                                 "last_accessed_region": action.get("LastAccessedRegion"), "status": status})
+    for account, arn, service in _services(snapshot, accounts):
+        for action in service.get("TrackedActionsLastAccessed") or []:
+            last = utc_timestamp(action.get("LastAccessedTime"))
+            days, status = _since(last, when, unused_days)
+            rows.append({"account_id": account, "principal_arn": arn, "entity_type": _entity_type(arn),
+                         "action": f"{service['ServiceNamespace']}:{action['ActionName']}",
+                         "last_accessed": last, "days_since": days,
+                         "last_accessed_region": action.get("LastAccessedRegion"), "status": status})
     return pd.DataFrame(rows, columns=ACTION_COLUMNS)
