@@ -35,6 +35,37 @@ def test_values_under_secret_keys_are_masked_and_named(document, path):
     assert [hit.where for hit in hits] == [path]
 
 
+# A secret key made up for this test (random base64 shape), under names that do not say "secret".
+RANDOM_SECRET = "Zq3/kP9vXr2mT8sLw1Yb+Nc4Hd7Jf6Ga0Ue5Oi2R"
+
+
+@pytest.mark.parametrize("document,path", [
+    # Lambda CreateFunction / UpdateFunctionConfiguration requestParameters, as CloudTrail logs them
+    ({"functionName": "f", "environment": {"variables": {"STRIPE_SECRET_KEY": "sk_live_abcdef123456"}}},
+     "environment.variables.STRIPE_SECRET_KEY"),
+    ({"environment": {"variables": {"DEPLOY_CREDS": RANDOM_SECRET}}}, "environment.variables.DEPLOY_CREDS"),
+    ({"environment": [{"name": "UPSTREAM", "value": RANDOM_SECRET}]}, "environment[0].value"),
+    ({"clientSecret": "abc123def456"}, "clientSecret"),
+])
+def test_env_variables_and_secret_shaped_values_are_masked(document, path):
+    hits: list[mask.Hit] = []
+    text = json.dumps({"requestParameters": document})
+    masked = mask.mask_string(text, "requestparameters", hits)
+    assert RANDOM_SECRET not in masked and "sk_live_abcdef123456" not in masked and "abc123def456" not in masked
+    assert [hit.where for hit in hits] == [f"requestparameters.requestParameters.{path}"]
+
+
+@pytest.mark.parametrize("document", [
+    {"environment": {"variables": {"GIT_COMMIT": "9fceb02d0ae598e95dc970b74767f19372d61af8"}}},  # hex: a commit
+    {"environment": {"variables": {"LOG_LEVEL": "debug"}}},
+    {"hasPassword": True, "secretId": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db"},
+])
+def test_ordinary_environment_values_are_kept(document):
+    hits: list[mask.Hit] = []
+    text = json.dumps(document)
+    assert mask.mask_string(text, "requestparameters", hits) == text and hits == []
+
+
 def test_credential_shapes_are_masked_anywhere_and_the_rest_of_the_text_stays():
     hits: list[mask.Hit] = []
     assert mask.mask_string(TOKEN_UA, "useragent", hits) == "Mozilla/5.0 [masked: session token]"

@@ -116,3 +116,58 @@ def test_notebook_redaction_keeps_images(tmp_path):
     record = nb.cells[0].outputs[0]["data"]["application/vnd.trailbook.findings+json"][0]
     assert record == {"account_id": redactor.pseudonym("account", "111122223333"),
                       "source_ip": redactor.pseudonym("ip", "192.0.2.1")}
+
+
+# --- plots: every text a figure draws is pseudonymized in a redacted report ---------------------------
+
+RAW_ACCOUNT, RAW_IP, RAW_KEY = "444455556666", "203.0.113.77", "AKIA2EXAMPLEKEY99ABC"
+
+
+def _sign_ins():
+    return pd.DataFrame({
+        "eventtime": ["2026-10-22T01:00:00Z", "2026-10-22T02:00:00Z", "2026-10-22T03:00:00Z"],
+        "user_name": [f"ops-{RAW_KEY}", "alice", "bob"], "account_id": [RAW_ACCOUNT] * 3,
+        "outcome": ["Success", "Failure", "Failure"], "mfa_used": [False, False, True],
+        "source_ip": [RAW_IP, RAW_IP, "198.51.100.9"],
+    })
+
+
+def _svg_text(fig) -> str:
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text in the SVG
+        fig.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def _png_description(data: bytes) -> str:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).info.get("Description", "")
+
+
+@pytest.mark.parametrize("draw", ["timeline", "failures_by_source"])
+def test_plots_draw_no_raw_id_in_a_redacted_report(draw, monkeypatch):
+    from trailbook import plots
+    from trailbook.plots import logins
+
+    fig = getattr(logins, draw)(_sign_ins())
+    fig.legend([], title=f"from {RAW_IP}")  # a figure-level legend too
+    raw = {RAW_ACCOUNT, RAW_IP, RAW_KEY}
+    unredacted = plots.png_bytes(fig)
+    assert raw & set(" ".join(plots.figure_texts(fig)).split()) or any(r in _png_description(unredacted) for r in raw)
+
+    fig = getattr(logins, draw)(_sign_ins())
+    fig.legend([], title=f"from {RAW_IP}")
+    monkeypatch.setenv(redact.REDACT_ENV, ("ab" * 32))
+    png = plots.png_bytes(fig)
+    texts = "\n".join(plots.figure_texts(fig))  # titles, labels, tick labels, legends, after the draw
+    described, svg = _png_description(png), _svg_text(fig)
+    assert described and "acct-" in described + svg or "ip-" in described + svg
+    for value in raw:
+        assert value not in texts and value not in described and value not in svg, value

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import QUERY_FIXTURES, local_session, write_records
 from trailbook import findings as F
-from trailbook import html_render, reports
+from trailbook import reports
+from trailbook.reports import render, render_index
 
 NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
 SECRET_EVENT = Path(__file__).parent / "fixtures" / "redact" / "get_federation_token.json"
@@ -112,15 +113,15 @@ def test_exit_codes_are_distinct():
 
 
 def test_index_page_is_self_contained():
-    page = html_render.index_html(
+    page = render_index.index_html(
         title="t", run_id="r", engine="local", window=("a", "b"), severities=["high", "low"],
         reports=[{"name": "n", "title": "N <x>", "status": "ok", "html": "n.html", "by_severity": {"high": 2},
                   "findings": 2, "duration_s": 1.0, "error": None}],
         findings=[{"severity": "high", "detection": "d", "report": "n", "event_count": 3}])
     assert "N &lt;x&gt;" in page and "trailbook-findings-table" in page
-    assert html_render.external_resources(page) == []
-    assert html_render.external_resources('<script src="https://cdn.example/x.js"></script>')
-    assert html_render.external_resources("<style>@import url('//fonts.example/f.css');</style>")
+    assert render.external_resources(page) == []
+    assert render.external_resources('<script src="https://cdn.example/x.js"></script>')
+    assert render.external_resources("<style>@import url('//fonts.example/f.css');</style>")
 
 
 def test_catalog_revision_hashes_the_sql(tmp_path):
@@ -178,7 +179,8 @@ def test_findings_are_collected_from_the_notebook_outputs(two_ok, expected):
     direct = F.concat(list(expected.values()))
     assert len(on_disk) == len(direct) > 0
     assert sorted(map(tuple, on_disk["event_ids"])) == sorted(map(tuple, direct["event_ids"]))
-    wanted = {"report_ok": {"root_activity", "console_login_without_mfa"}, "report_trail": {"cloudtrail_logging_disabled"}}
+    wanted = {"report_ok": {"root_activity", "console_login_without_mfa"},
+              "report_trail": {"cloudtrail_logging_disabled"}}
     for report, detections in wanted.items():
         assert set(on_disk.loc[on_disk["report"] == report, "detection"]) == detections & set(direct["detection"])
     with open(result.run_dir / "findings.csv", newline="") as handle:
@@ -230,7 +232,7 @@ def test_manifest_hashes_match_the_files_and_record_the_queries(two_ok, data):
 def test_reports_are_self_contained_html_with_code_hidden(two_ok):
     result, _ = two_ok
     page = (result.run_dir / "report_ok.html").read_text()
-    assert html_render.external_resources(page) == []
+    assert render.external_resources(page) == []
     assert "tb.notebook.begin" not in page and "import trailbook" not in page
     assert "data:image/png;base64," in page
     assert "trailbook-evidence" in page and page.rindex("trailbook-evidence") > page.rindex("trailbook-findings")
@@ -285,13 +287,23 @@ def test_redact_masks_accounts_ips_and_key_ids_everywhere(failing_and_redacted):
 
 
 @pytest.mark.slow
-def test_a_secret_in_any_output_refuses_the_run(data, tmp_path):
+def test_a_secret_in_any_output_is_masked_published_and_reported(data, tmp_path):
     event = json.loads(SECRET_EVENT.read_text())[0]
+    token = event["responseElements"]["credentials"]["sessionToken"]
     planted = json.dumps(event["responseElements"])  # a real GetFederationToken response, session token included
     result = reports.run_report(["report_ok"], engine="local", **WINDOW, out_dir=tmp_path, progress=False,
                                 params={"source": data["source"], "store": data["store"], "note": planted},
-                                notebooks_dir=NOTEBOOKS)
-    assert result.exit_code == reports.EXIT_FAILED and result.run_dir is None
-    assert list(tmp_path.iterdir()) == []  # nothing published, nothing half-written
-    assert {"report_ok.ipynb", "manifest.json"} <= {hit.path for hit in result.secret_hits}
-    assert {hit.pattern for hit in result.secret_hits} >= {"session_token_prefix"}
+                                fail_on="critical", notebooks_dir=NOTEBOOKS)
+    assert result.run_dir is not None and result.exit_code == reports.EXIT_FINDINGS
+    assert [p.name for p in tmp_path.iterdir()] == [result.run_dir.name]  # published, nothing half-written
+    for path in result.run_dir.rglob("*"):
+        assert token[:40] not in path.read_bytes().decode("utf-8", "replace"), path.name
+    credential = result.findings[result.findings["detection"] == "credential_material_in_cloudtrail"]
+    assert len(credential) >= 1 and set(credential["severity"]) == {"critical"}
+    assert result.secret_hits
+    index = (result.run_dir / "index.html").read_text()
+    assert "credential material in CloudTrail field" in index
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["credential_material"]["final_scan"] or manifest["credential_material"]["manifest_scan"]
+    assert manifest["findings"]["by_severity"]["critical"] >= len(credential)
+    assert reports.verify_run(result.run_dir) == []  # hashes taken after masking

@@ -2,6 +2,7 @@
 
     trailbook demo       generate the demo organisation's CloudTrail and IAM snapshot
     trailbook ingest     build or update the local store from CloudTrail files
+    trailbook compact    rewrite each partition's Parquet files of a local store into one
     trailbook findings   run every detection on a source and print one finding per line
     trailbook queries    list the catalog, or show one query's help
     trailbook report     run notebooks headlessly into a dated, rendered, hashed run directory
@@ -50,6 +51,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for line in prepared.ingest.summary():
         print(line, file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from . import store
+
+    try:
+        report = store.compact(Path(args.store).expanduser(), progress=not args.quiet)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    for line in report.summary():
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -296,7 +309,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
     scope = {k: v for k, v in {"region": args.region, "account_id": args.account_id,
                                "work_group": args.work_group, "database": args.database, "table": args.table,
                                "cloudtrail_bucket": args.cloudtrail_bucket, "results_bucket": args.results_bucket,
-                               "event_data_store": args.event_data_store, "role_name": args.role_name}.items() if v}
+                               "event_data_store": args.event_data_store, "role_name": args.role_name,
+                               "kms_key_arns": args.kms_key_arn, "results_kms_key_arns": args.results_kms_key_arn,
+                               }.items() if v}
     document = required_iam_policy(args.what, **scope)
     print(json.dumps(document, indent=2))
     return EXIT_OK
@@ -342,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("compact", help="rewrite each partition's Parquet files of a local store into one")
+    p.add_argument("--store", required=True, help="store folder")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_compact)
+
     p = sub.add_parser("findings", help="run every detection on a source; one finding per line")
     p.add_argument("--source", required=True,
                    help="folder, file or glob of CloudTrail files (ingested as needed), or 'demo'")
@@ -381,10 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = athena.add_parser("ddl", help="print the CloudTrail table DDL with partition projection (not executed)")
     p.add_argument("--bucket", required=True)
     p.add_argument("--prefix", default="", help="key prefix before AWSLogs/")
-    p.add_argument("--database", default="default")
-    p.add_argument("--table", default="cloudtrail_logs")
-    p.add_argument("--accounts", nargs="+", required=True)
-    p.add_argument("--regions", nargs="+", required=True)
+    from .engines.settings import DEFAULT_ATHENA_DATABASE, DEFAULT_ATHENA_TABLE
+
+    p.add_argument("--database", default=DEFAULT_ATHENA_DATABASE)
+    p.add_argument("--table", default=DEFAULT_ATHENA_TABLE, help="default: the athena engine's default table")
+    p.add_argument("--accounts", nargs="+", default=[],
+                   help="project these accounts (enum); default: any account, injected (queries must name accounts)")
+    p.add_argument("--regions", nargs="+", default=[], help="default: every region of the aws partition")
     p.add_argument("--org-id", help="organization trail: AWSLogs/<org-id>/<account>/...")
     p.add_argument("--start-date", default="2020/01/01", help="first date partition, yyyy/MM/dd")
     p.set_defaults(func=cmd_athena_ddl)
@@ -394,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("region", "account-id", "work-group", "database", "table", "cloudtrail-bucket", "results-bucket",
                    "event-data-store", "role-name"):
         p.add_argument(f"--{option}")
+    p.add_argument("--kms-key-arn", action="append", default=[],
+                   help="a KMS key that encrypts the trail's objects (kms:Decrypt); repeat for several")
+    p.add_argument("--results-kms-key-arn", action="append", default=[],
+                   help="athena: the KMS key of an SSE-KMS results location (kms:GenerateDataKey, kms:Decrypt)")
     p.set_defaults(func=cmd_policy)
 
     collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command",

@@ -104,7 +104,8 @@ def mask_value(value: Any, where: str = "", hits: list[Hit] | None = None) -> An
         out = {}
         for key, inner in value.items():
             path = f"{where}.{key}" if where else str(key)
-            if (is_secret_key(str(key)) or key == named) and _holds_secret(inner):
+            secret_here = is_secret_key(str(key)) or key == named or _secret_name(str(key))
+            if secret_here and _holds_secret(inner) or (_env_name(str(key)) and _secret_shaped(inner)):
                 found.append(Hit("secret", path))
                 out[key] = MASK.format(kind="secret")
             else:
@@ -138,16 +139,34 @@ def _named_secret(pair: dict) -> str | None:
     environment variables), the key that holds the value when the name is a secret's."""
     for name_key, value_key in (("name", "value"), ("Name", "Value"), ("key", "value"), ("Key", "Value")):
         name = pair.get(name_key)
-        if isinstance(name, str) and value_key in pair and _secret_name(name):
+        if isinstance(name, str) and value_key in pair and (_secret_name(name) or _secret_shaped(pair[value_key])):
             return value_key
     return None
+
+
+_SECRET_SUFFIXES = ("secretaccesskey", "secretkey", "password", "passwd", "secret", "apikey", "privatekey",
+                    "sessiontoken", "authtoken", "accesstoken")
 
 
 def _secret_name(name: str) -> bool:
     """An environment-variable or parameter name that holds a secret (AWS_SECRET_ACCESS_KEY, DB_PASSWORD)."""
     normal = re.sub(r"[_\-\s.]", "", name).lower()
-    return is_secret_key(normal) or normal.endswith(("secretaccesskey", "password", "passwd", "secret", "apikey",
-                                                     "privatekey", "sessiontoken", "authtoken", "accesstoken"))
+    return is_secret_key(normal) or normal.endswith(_SECRET_SUFFIXES)
+
+
+# An AWS secret access key's shape: 40 characters of base64 with upper, lower case and a digit or / +.
+_SECRET_SHAPE = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9/+])[A-Za-z0-9/+]{40}$")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _env_name(key: str) -> bool:
+    """An environment-variable-style name (Lambda, ECS, CodeBuild): under it any value may be a secret."""
+    return bool(_ENV_NAME.match(key))
+
+
+def _secret_shaped(value: Any) -> bool:
+    """A value shaped like an AWS secret access key (never hex-only: commit ids and hashes are not secrets)."""
+    return isinstance(value, str) and bool(_SECRET_SHAPE.match(value.strip()))
 
 
 def _holds_secret(value: Any) -> bool:
@@ -159,7 +178,7 @@ def _holds_secret(value: Any) -> bool:
 
 # Cheap test before the regexes: most cells hold none of these.
 _HINTS = re.compile(r"(?i)secret|passw|pwd|token|key|credential|auth|IQoJ|FwoG|FQoG|AQoDYXdz|AQoEXAMPLE|"
-                    r"eyJ|gh[pousr]_|xox[abprs]-|connection")
+                    r"eyJ|gh[pousr]_|xox[abprs]-|connection|[A-Za-z0-9/+]{40}")
 
 
 def _might_hold_secret(text: str) -> bool:

@@ -3,12 +3,14 @@
 Two separate jobs:
 
 * `scan_text` / `scan_files` look for AWS secrets (secret access keys in key/value
-  context, STS session tokens by their fixed prefixes or in token fields). A report
-  that contains one is never published. Secrets are not masked instead: a secret in
-  an output means something upstream is wrong, and hiding it would hide that.
+  context, STS session tokens by their fixed prefixes or in token fields). Reports mask
+  what they find and publish it as a finding (`trailbook.reports.secrets`); masking
+  itself is `trailbook.mask`.
 * `Redactor` replaces account ids, IP addresses and access key ids with stable
   pseudonyms (a keyed hash), so the same account reads the same in every file of a
-  run — and across runs when the key is kept (`TRAILBOOK_REDACT_KEY`).
+  run — and across runs when the key is kept (`TRAILBOOK_REDACT_KEY`). In a redacted
+  report, the kernel's `active()` redactor pseudonymizes every frame a notebook shows
+  and every plot's text; the report worker redacts the executed notebook once more.
 
 Rendered HTML escapes quotes, and notebook JSON escapes them with backslashes, so
 the key/value patterns accept `"`, `'`, `\\"`, `&quot;` and `&#34;` around names and values.
@@ -25,6 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# The environment variable through which a report worker hands its redaction key to the kernel.
+REDACT_ENV = "TRAILBOOK_REDACT_KEY_HEX"
 
 # A quote as it appears in plain text, JSON-in-JSON (\") or HTML (&quot; / &#34; / &#39;).
 _Q = r"(?:\\{0,3}[\"']|&quot;|&#34;|&#39;|&#x27;|&apos;)?"
@@ -79,6 +84,8 @@ def scan_files(root: str | Path, files: Iterable[Path] | None = None) -> list[Se
     return hits
 
 
+_ACTIVE: dict[str, Redactor] = {}
+
 # --- pseudonyms ----------------------------------------------------------------------
 
 # UUIDs (event ids, execution ids) are matched first and kept, so their 12-digit tails stay intact.
@@ -98,6 +105,17 @@ def _is_ipv6(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def active() -> Redactor | None:
+    """The redactor of this process, when a redacted report runs it (its worker sets REDACT_ENV)."""
+    key = os.environ.get(REDACT_ENV, "")
+    if not key:
+        return None
+    cached = _ACTIVE.get(key)
+    if cached is None:
+        cached = _ACTIVE[key] = Redactor(bytes.fromhex(key))
+    return cached
 
 
 class Redactor:
@@ -141,6 +159,14 @@ class Redactor:
         text = _IPV6_CANDIDATE.sub(lambda m: self.pseudonym("ip", m.group(0)) if _is_ipv6(m.group(0)) else m.group(0),
                                    text)
         return _IPV4.sub(lambda m: self.pseudonym("ip", m.group(0)), text)
+
+    def frame(self, frame: Any) -> Any:
+        """A copy of a DataFrame with every text cell, list of text and column name pseudonymized."""
+        out = frame.rename(columns=lambda c: self.text(c) if isinstance(c, str) else c)
+        for column in out.columns:
+            if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+                out[column] = [self.value(v.tolist() if hasattr(v, "tolist") else v) for v in out[column]]
+        return out
 
     def value(self, value: Any) -> Any:
         """Redact every string inside nested dicts/lists (keys included)."""

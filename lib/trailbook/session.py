@@ -35,9 +35,41 @@ class QueryRun:
     rows: int | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Values taken from events (FromEvents) that cannot be the parameter's type: named, not queried.
+    set_aside: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class FromEvents(tuple):
+    """Values an analysis took from CloudTrail events (data, not parameters) for a list parameter.
+
+    An attacker writes what they like into request parameters, so such a value may be no valid ARN
+    or key id at all (a role ARN with a space). `Session.run` queries the items that are valid for
+    the parameter's type and sets the rest aside, named in the evidence and in `frame.attrs`:
+    no value from an event can fail a run. Values a user gives stay strictly checked.
+    """
+
+
+def _split_event_values(query: C.Query, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The values to query with, and the FromEvents items set aside because their type cannot hold them."""
+    kept: dict[str, Any] = {}
+    aside: dict[str, list[str]] = {}
+    for name, value in values.items():
+        param = query.params.get(name)
+        if isinstance(value, FromEvents) and param is not None and param.type.startswith("list["):
+            good = []
+            for item in value:
+                try:
+                    param.coerce([item])
+                except P.ParameterError:
+                    aside.setdefault(name, []).append(str(item))
+                else:
+                    good.append(item)
+            value = good
+        kept[name] = value
+    return kept, aside
 
 
 def _now() -> str:
@@ -102,7 +134,8 @@ class Session:
                 f"byte budget of {self.byte_budget:,} bytes is spent ({self.bytes_scanned:,} scanned); "
                 f"not running {name}. Raise byte_budget or narrow the window."
             )
-        merged = {**self.defaults_for(query), **values}
+        given, aside = _split_event_values(query, values)
+        merged = {**self.defaults_for(query), **given}
         rendered = query.render(self.engine, **merged)
         started = _now()
         try:
@@ -118,10 +151,13 @@ class Session:
         if hits:
             self.masked.extend((query.name, hit) for hit in hits)
         self.evidence.append(QueryRun(query.name, self.engine.name, rendered.sql, rendered.parameters_json(),
-                                      started, _now(), "ok", rows=len(frame), stats=stats.to_dict()))
+                                      started, _now(), "ok", rows=len(frame), stats=stats.to_dict(),
+                                      set_aside=aside))
         if query.is_detection:
             frame = F.normalize(frame)
         frame.attrs["query"] = query.name
+        if aside:
+            frame.attrs["set_aside"] = aside
         return frame
 
     def detect(self, names: Iterable[str] | None = None, **values: Any) -> pd.DataFrame:
@@ -154,6 +190,14 @@ class Session:
 
     def evidence_records(self) -> list[dict[str, Any]]:
         return [run.to_dict() for run in self.evidence]
+
+    def masked_summary(self) -> dict[str, Any]:
+        """What was masked as credential material: counts by query and field, and the kinds; never a value."""
+        by_field: dict[str, int] = {}
+        for query, hit in self.masked:
+            key = f"{query}: {hit.where}"
+            by_field[key] = by_field.get(key, 0) + 1
+        return {"total": len(self.masked), "by_field": by_field, "kinds": mask.kinds(hit for _, hit in self.masked)}
 
     def describe(self) -> dict[str, Any]:
         return {**self.engine.describe(), "start": P.iso(self.start), "end": P.iso(self.end),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .. import findings as F
+from ..session import FromEvents
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -158,7 +159,8 @@ def scope(session: Session, *, access_key_id: str = "", principal_arn: str = "")
     hop_arns = sorted({a for a in spawned["spawned_arn"].dropna()
                        if a and a not in principals and (":user/" in a or ":role/" in a)})
     if hop_keys or hop_arns:
-        hop = session.run("key_activity", access_key_ids=hop_keys, principal_arns=hop_arns)
+        # Taken from events, so data not parameters: a value no key or ARN can be is set aside, not an error.
+        hop = session.run("key_activity", access_key_ids=FromEvents(hop_keys), principal_arns=FromEvents(hop_arns))
         hop = hop[~hop["eventid"].isin(timeline["eventid"])].reset_index(drop=True)
     else:
         hop = timeline.iloc[0:0].copy()

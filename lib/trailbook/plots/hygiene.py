@@ -26,8 +26,8 @@ def key_age_histogram(keys: pd.DataFrame, *, rotation_days: int = 90, active_onl
     x = np.arange(len(AGE_BUCKETS))
     ax.bar(x, total, color=_BUCKET_COLOURS, label="keys")
     ax.bar(x, gone, color="none", edgecolor="black", hatch="//", label="user left (no activity)")
-    for xi, n in zip(x, total):
-        ax.text(xi, n, str(n), ha="center", va="bottom")
+    for xi, n in zip(x, total, strict=True):
+        ax.text(float(xi), n, str(n), ha="center", va="bottom")
     ax.set_xticks(x, list(AGE_BUCKETS))
     ax.set_ylabel("active keys" if active_only else "keys")
     ax.set_title(f"Access-key age (rotation limit {rotation_days} days)")
@@ -53,7 +53,8 @@ def check_overview(summary: pd.DataFrame) -> Figure:
     for status, colour in _STATUS_COLOURS.items():
         ax.barh(y, totals[status], left=left, color=colour, label=status)
         left += totals[status].to_numpy()
-    ax.set_yticks(y, [f"{c} {t}" for c, t in zip(totals["cis_id"], totals["check"])], fontsize="small")
+    labels = [f"{c} {t}" for c, t in zip(totals["cis_id"], totals["check"], strict=True)]
+    ax.set_yticks(y, labels, fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel("subjects (users, keys, root)")
     ax.set_title("CIS AWS Foundations credential checks")

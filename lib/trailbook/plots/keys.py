@@ -32,6 +32,7 @@ def activity_heatmap(activity: pd.DataFrame, *, title: str | None = None) -> Fig
     fig.tight_layout()
     return fig
 
+
 def incident_timeline(incident: IncidentScope) -> Figure | None:
     """Every call of the scoped key (and what it spawned) over time, one row per service; failures in red.
     None in hunt mode or when the key made no calls."""
@@ -48,9 +49,9 @@ def incident_timeline(incident: IncidentScope) -> Figure | None:
     fig = ReportFigure(figsize=(12, max(3, 0.4 * len(services) + 1.5)))
     ax = fig.add_subplot()
     for (actor, failed), part in calls.groupby([calls["actor"], calls["errorcode"].notna()]):
+        label = ("created/assumed identity" if actor == "spawned" else "key") + (" (failed)" if failed else "")
         ax.scatter(part["time"], part["service"].map(row), s=18, marker="o" if actor == "key" else "^",
-                   color="tab:red" if failed else ("tab:blue" if actor == "key" else "tab:green"),
-                   label=f"{'created/assumed identity' if actor == 'spawned' else 'key'}{' (failed)' if failed else ''}")
+                   color="tab:red" if failed else ("tab:blue" if actor == "key" else "tab:green"), label=label)
     ax.set_yticks(range(len(services)), labels=services, fontsize=8)
     ax.set_xlabel("time (UTC)")
     ax.set_title(f"Timeline of {incident.subject}")

@@ -9,11 +9,12 @@ from matplotlib.lines import Line2D
 from . import ReportFigure, empty_figure
 
 # Marker shape = outcome, colour = MFA: a red cross is a failure, a hollow red circle a no-MFA success.
-_STYLE = {
-    ("Success", True): dict(marker="o", color="tab:green", label="success, MFA"),
-    ("Success", False): dict(marker="o", color="tab:red", label="success, no MFA", facecolors="none"),
-    ("Failure", True): dict(marker="x", color="tab:orange", label="failure, MFA step"),
-    ("Failure", False): dict(marker="x", color="tab:red", label="failure"),
+# (outcome, mfa) -> (marker, colour, label, hollow)
+_STYLE: dict[tuple[str, bool], tuple[str, str, str, bool]] = {
+    ("Success", True): ("o", "tab:green", "success, MFA", False),
+    ("Success", False): ("o", "tab:red", "success, no MFA", True),
+    ("Failure", True): ("x", "tab:orange", "failure, MFA step", False),
+    ("Failure", False): ("x", "tab:red", "failure", False),
 }
 MAX_ROWS = 40
 
@@ -29,27 +30,24 @@ def timeline(frame: pd.DataFrame) -> Figure:
     title = "Console sign-ins per principal"
     if frame.empty:
         return empty_figure(title, "No console sign-ins in this window.")
-    data = frame.assign(time=_times(frame), who=frame["user_name"].fillna("(unknown)") + "  " + frame["account_id"].fillna(""))
+    who = frame["user_name"].fillna("(unknown)") + "  " + frame["account_id"].fillna("")
+    data = frame.assign(time=_times(frame), who=who)
     order = data.groupby("who")["time"].min().sort_values().index[:MAX_ROWS]
     data = data[data["who"].isin(order)]
     rows = {who: i for i, who in enumerate(order)}
     fig = ReportFigure(figsize=(11, 1.5 + 0.3 * len(order)))
     ax = fig.add_subplot()
     handles = []
-    for (outcome, mfa), style in _STYLE.items():
+    for (outcome, mfa), (marker, colour, label, hollow) in _STYLE.items():
         part = data[data["outcome"].eq(outcome) & data["mfa_used"].eq(mfa)]
-        style = dict(style)
-        label = style.pop("label")
-        facecolors = style.pop("facecolors", None)
         if not part.empty:
-            kwargs = dict(marker=style["marker"], s=36)
-            if facecolors == "none":
-                kwargs.update(facecolors="none", edgecolors=style["color"])
+            if hollow:
+                ax.scatter(part["time"], part["who"].map(rows), marker=marker, s=36, facecolors="none",
+                           edgecolors=colour)
             else:
-                kwargs.update(c=style["color"])
-            ax.scatter(part["time"], part["who"].map(rows), **kwargs)
-        handles.append(Line2D([], [], linestyle="", marker=style["marker"], color=style["color"],
-                              markerfacecolor="none" if facecolors == "none" else style["color"], label=label))
+                ax.scatter(part["time"], part["who"].map(rows), marker=marker, s=36, c=colour)
+        handles.append(Line2D([], [], linestyle="", marker=marker, color=colour,
+                              markerfacecolor="none" if hollow else colour, label=label))
     ax.set_yticks(range(len(order)), list(order))
     ax.invert_yaxis()
     ax.set_xlabel("time (UTC)")

@@ -18,7 +18,8 @@ MAX_PRINCIPALS = 40
 MAX_SERVICES = 60
 
 
-def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, users_and_roles_only: bool = True) -> Figure:
+def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90,
+                           users_and_roles_only: bool = True) -> Figure:
     """Principal × service grid of Access Advisor status: which granted services go unused.
 
     Rows are the principals with the most unused services first; columns the services granted
@@ -27,12 +28,14 @@ def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, use
     title = f"Granted services by principal (Access Advisor, {unused_days}-day period)"
     data = services
     if users_and_roles_only and not data.empty:
-        data = data[data["entity_type"].isin(["user", "role"]) & ~data["principal_arn"].str.contains("/aws-service-role/")]
+        service_linked = data["principal_arn"].str.contains("/aws-service-role/")
+        data = data[data["entity_type"].isin(["user", "role"]) & ~service_linked]
     if data.empty:
         return empty_figure(title, "No Access Advisor data in the snapshot.")
     data = data.assign(code=data["status"].map(_STATUS_CODE), who=data["principal_arn"].str.split(":", n=4).str[-1])
     unused = data[data["code"] > 1].groupby("who").size()
-    order = unused.reindex(data["who"].unique(), fill_value=0).sort_values(ascending=False, kind="stable").index[:MAX_PRINCIPALS]
+    ranked = unused.reindex(data["who"].unique(), fill_value=0).sort_values(ascending=False, kind="stable")
+    order = ranked.index[:MAX_PRINCIPALS]
     columns = data["service_namespace"].value_counts().index[:MAX_SERVICES]
     grid = (data[data["who"].isin(order) & data["service_namespace"].isin(columns)]
             .pivot_table(index="who", columns="service_namespace", values="code", aggfunc="max")
@@ -44,7 +47,7 @@ def unused_service_heatmap(services: pd.DataFrame, *, unused_days: int = 90, use
     ax.set_xticks(np.arange(grid.shape[1]), list(grid.columns), rotation=90, fontsize="small")
     ax.set_yticks(np.arange(grid.shape[0]), list(grid.index), fontsize="small")
     ax.set_title(title)
-    ax.legend(handles=[Patch(color=_COLOURS[c], label=l) for c, l in _LABELS.items()],
+    ax.legend(handles=[Patch(color=_COLOURS[c], label=text) for c, text in _LABELS.items()],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     fig.tight_layout()
     return fig
