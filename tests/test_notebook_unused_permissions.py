@@ -42,7 +42,7 @@ def executed(demo_dir, tmp_path_factory):
 def test_over_privileged_role_is_reported_high(executed):
     notebook, plants = executed
     plant = plants["over_privileged_role"]
-    (findings,) = _outputs(notebook, FINDINGS_MIME)
+    exposure, findings = _outputs(notebook, FINDINGS_MIME)  # the resource-exposure section, then unused grants
     hits = [f for f in findings if f["principal_arn"] == plant["entity_arn"]
             and f["detection"] == "unused_permissions_over_privileged"]
     assert len(hits) == 1
@@ -65,3 +65,12 @@ def test_suggested_policy_caveats_and_evidence(executed):
     ran = {q["query"] for q in evidence["queries"]}
     assert {"principal_actions_used", "principal_last_activity", "policies_in_trail"} <= ran
     assert evidence["parameters"]["unused_days"] == 90
+
+
+@pytest.mark.slow
+def test_the_demo_public_bucket_is_the_one_resource_exposed(executed):
+    notebook, _ = executed
+    exposure, _ = _outputs(notebook, FINDINGS_MIME)
+    # The demo's injected incident makes one bucket public (demo/incidents.py); nothing else is exposed.
+    assert [(f["detection"], f["exposure"], f["resource_type"], f["resource"]) for f in exposure] == \
+        [("resource_policy_external_access", "public", "s3_bucket", "acme-prod-customer-exports")]
