@@ -20,10 +20,10 @@ LAYERS = {
     "errors": 0, "paths": 0, "contract": 0, "schema": 0, "params": 0, "resource_policy": 0,
     # readers of files and AWS, and the demo generator
     "loader": 1, "geoip": 1, "redact": 1, "mask": 1, "demo": 1, "aws": 1, "stages": 1,
-    # the local store, SQL translation, Athena DDL, IAM collection and snapshots
-    "store": 2, "translate": 2, "ddl": 2, "iam": 2,
-    # where SQL runs
-    "engines": 3,
+    # the local store, SQL translation, IAM collection and snapshots
+    "store": 2, "translate": 2, "iam": 2,
+    # where SQL runs, and the Athena table it runs on (DDL shares the engine's defaults)
+    "engines": 3, "ddl": 3,
     # the catalog (knows the engines' names), sources resolved into stores, the findings shape
     "catalog": 4, "sources": 4, "findings": 4,
     "session": 5,
