@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -207,13 +209,19 @@ def test_manifest_hashes_match_the_files_and_record_the_queries(two_ok, data):
     manifest = json.loads((run / "manifest.json").read_text())
     on_disk = {str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()} - {"manifest.json", "SHA256SUMS"}
     assert set(manifest["files"]) == on_disk
+    # Independent oracles: hashlib, and coreutils' own check of SHA256SUMS, not the library's hasher.
     for name, entry in manifest["files"].items():
-        assert entry["sha256"] == reports.sha256_file(run / name)
+        assert entry["sha256"] == hashlib.sha256((run / name).read_bytes()).hexdigest()
+    sums = dict(line.split("  ", 1)[::-1] for line in (run / "SHA256SUMS").read_text().splitlines())
+    assert sums["manifest.json"] == hashlib.sha256((run / "manifest.json").read_bytes()).hexdigest()
+    assert set(sums) == on_disk | {"manifest.json"}
+    checked = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=run, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     assert reports.verify_run(run) == []
     (run / "findings.csv").write_text("tampered\n")
     assert reports.verify_run(run) == ["findings.csv: changed"]
-    sums = dict(line.split("  ", 1)[::-1] for line in (run / "SHA256SUMS").read_text().splitlines())
-    assert sums["manifest.json"] == reports.sha256_file(run / "manifest.json")
+    tampered = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=run, capture_output=True, text=True)
+    assert tampered.returncode == 1 and "findings.csv: FAILED" in tampered.stdout
     ran = {(q["notebook"], q["query"]) for q in manifest["queries"]}
     assert ran == {("report_ok", "root_activity"), ("report_ok", "console_login_without_mfa"),
                    ("report_trail", "cloudtrail_logging_disabled")}
