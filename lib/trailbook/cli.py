@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TrailbookError, UsageError
+from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, TrailbookError, UsageError
 
 
 def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -104,6 +104,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
           file=sys.stderr)
     for line in baselines:
         print(line, file=sys.stderr)
+    if args.fail_on and not F.at_least(frame, args.fail_on).empty:
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -223,8 +225,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     if credential:
         print(f"  credential material in CloudTrail: {credential} field(s), masked, reported as critical findings",
               file=sys.stderr)
+    _print_incidents(result.run_dir)
     print(f"report index: {result.index_path}")
     return result.exit_code
+
+
+def _print_incidents(run_dir: Path | None, top: int = 3) -> None:
+    """The most severe incidents, one line each, for whoever reads the terminal or the cron mail."""
+    from . import incidents as I
+
+    path = run_dir / "incidents.jsonl" if run_dir else None
+    found = I.read_jsonl(path) if path and path.is_file() else []
+    if found:
+        print(f"  {len(found)} incident(s); most severe first:", file=sys.stderr)
+    for inc in found[:top]:
+        chain = " → ".join(step["name"] for step in inc["tactics"]) or "no mapped tactic"
+        print(f"  [{inc['severity']}] {inc['id']} {inc['first_seen']}, {inc['finding_count']} findings "
+              f"({chain}): {inc['narrative'][:300]}", file=sys.stderr)
 
 
 def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:
@@ -370,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--out", help="write here instead of standard output")
     p.add_argument("--detection", dest="detections", action="append", help="run only this detection (repeatable)")
+    p.add_argument("--fail-on", choices=("info", "low", "medium", "high", "critical"),
+                   help="exit 3 when a finding at or above this severity exists (as `report` does)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_findings)
 
