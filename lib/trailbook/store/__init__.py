@@ -21,7 +21,9 @@ Modules, in the order an ingest uses them:
 - ``book``: the bookkeeping database, and the commit
 - ``pipeline``: the ingest: the steps above as a pipeline
 - ``report``: what an ingest did
+- ``compaction``: a partition's files rewritten into one (``trailbook compact``, and after an ingest)
 - ``reader``: the snapshot readers query
+- ``lease``: which old files a reader's snapshot may still read
 - ``tuning``: sizes, limits and Parquet options
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from .. import schema
 from .book import DATA_DIR, DB_NAME, FILES_TABLE, PARTS_TABLE, data_files, db_path, store_bytes
+from .compaction import CompactReport, compact
 from .lock import LOCK_NAME, StoreBusy
 from .pipeline import WORK_DIR, ingest
 from .reader import TABLE, connect, files_for, view_sql
@@ -36,5 +39,5 @@ from .report import IngestReport
 from .sql import raw_view_sql
 
 __all__ = ["DATA_DIR", "DB_NAME", "FILES_TABLE", "LOCK_NAME", "PARTS_TABLE", "TABLE", "WORK_DIR",
-           "IngestReport", "StoreBusy", "connect", "data_files", "db_path", "files_for", "ingest",
-           "raw_view_sql", "schema", "store_bytes", "view_sql"]
+           "CompactReport", "IngestReport", "StoreBusy", "compact", "connect", "data_files", "db_path",
+           "files_for", "ingest", "raw_view_sql", "schema", "store_bytes", "view_sql"]

@@ -2,7 +2,9 @@
 
 Table ``ingested_files`` records every source file seen (by size and mtime, so an unchanged file
 is never read twice, and a bad one stays on record); table ``parts`` lists the committed Parquet
-files, the only ones readers see. An ingest opens the database only to read its state and to
+files, the only ones readers see. A compaction replaces parts and moves the files it replaced to
+table ``retired`` under a new ``generation`` (table ``store_meta``); they are deleted once no
+reader's snapshot is older than that generation (``lease``). An ingest opens the database only to read its state and to
 commit (milliseconds), so readers can open it while an ingest runs.
 """
 
@@ -22,6 +24,8 @@ DB_NAME = "trailbook.duckdb"
 DATA_DIR = "cloudtrail"
 FILES_TABLE = "ingested_files"
 PARTS_TABLE = "parts"
+RETIRED_TABLE = "retired"
+META_TABLE = "store_meta"
 
 _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
   path VARCHAR PRIMARY KEY,
@@ -40,6 +44,14 @@ _PARTS_DDL = f"""CREATE TABLE IF NOT EXISTS {PARTS_TABLE} (
   min_eventtime VARCHAR, max_eventtime VARCHAR,
   written_at TIMESTAMPTZ
 )"""
+
+_RETIRED_DDL = f"""CREATE TABLE IF NOT EXISTS {RETIRED_TABLE} (
+  path VARCHAR PRIMARY KEY,   -- relative to the store folder; no longer in parts, maybe still read
+  generation BIGINT,          -- readers whose snapshot is older may still read it
+  retired_at TIMESTAMPTZ
+)"""
+
+_META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name VARCHAR PRIMARY KEY, value BIGINT)"
 
 # What the store knows of one source file: size, mtime_ns, status, reason.
 Known = dict[str, tuple[int, int, str, str | None]]
@@ -74,6 +86,8 @@ def open_book(store_dir: str | Path, read_only: bool) -> duckdb.DuckDBPyConnecti
     if not read_only:
         con.execute(_FILES_DDL)
         con.execute(_PARTS_DDL)
+        con.execute(_RETIRED_DDL)
+        con.execute(_META_DDL)
     return con
 
 
@@ -111,11 +125,7 @@ def record(con: duckdb.DuckDBPyConnection, written: list[dict], files: dict[str,
     con.execute("BEGIN TRANSACTION")
     try:
         if written:
-            con.execute(
-                f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
-                "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
-                {name: [part[name] for part in written]
-                 for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
+            _insert_parts(con, written)
         # One statement for every file (executemany runs one statement per row).
         con.execute(
             f"INSERT OR REPLACE INTO {FILES_TABLE} SELECT unnest($path), unnest($size), "
@@ -124,6 +134,51 @@ def record(con: duckdb.DuckDBPyConnection, written: list[dict], files: dict[str,
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def generation(con: duckdb.DuckDBPyConnection) -> int:
+    """How many compactions the store has committed (0 for a store older than compaction)."""
+    try:
+        row = con.execute(f"SELECT value FROM {META_TABLE} WHERE name = 'generation'").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
+
+
+def replace(con: duckdb.DuckDBPyConnection, written: list[dict], replaced: list[str]) -> int:
+    """Commit compacted Parquet files (``written``) in place of the ``replaced`` ones in one
+    transaction, moving those to ``retired`` under a new generation, which this returns."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        new = generation(con) + 1
+        con.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('generation', $g)", {"g": new})
+        # IN (SELECT unnest(..)) is a hash join; list_contains would scan the list for every row.
+        con.execute(f"DELETE FROM {PARTS_TABLE} WHERE path IN (SELECT unnest($old))", {"old": replaced})
+        con.execute(f"INSERT OR REPLACE INTO {RETIRED_TABLE} SELECT unnest($old), $g, now()",
+                    {"old": replaced, "g": new})
+        if written:
+            _insert_parts(con, written)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return new
+
+
+def retired(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Retired files still on record: (path relative to the store, generation)."""
+    return con.execute(f"SELECT path, generation FROM {RETIRED_TABLE} ORDER BY path").fetchall()
+
+
+def forget_retired(con: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
+    con.execute(f"DELETE FROM {RETIRED_TABLE} WHERE path IN (SELECT unnest($paths))", {"paths": paths})
+
+
+def _insert_parts(con: duckdb.DuckDBPyConnection, written: list[dict]) -> None:
+    con.execute(
+        f"INSERT INTO {PARTS_TABLE} SELECT unnest($path), unnest($account), unnest($region), "
+        "unnest($day), unnest($rows), unnest($lo), unnest($hi), now()",
+        {name: [part[name] for part in written] for name in ("path", "account", "region", "day", "rows", "lo", "hi")})
 
 
 def data_files(store_dir: str | Path) -> list[Path]:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from . import book
 from .book import DATA_DIR, PARTS_TABLE
 from .scan import Output, Partition
 
@@ -27,6 +28,8 @@ class Parts:
     def __init__(self, con: duckdb.DuckDBPyConnection, store_dir: Path):
         self.store_dir = store_dir
         self.by_key: dict[Partition, list[str]] = {}
+        # Replaced by a compaction, maybe still read by a reader: `compaction.sweep` deletes them.
+        self.retired = {path for path, _ in book.retired(con)}
         for path, account, region, day in con.execute(
                 f"SELECT path, account, region, day FROM {PARTS_TABLE}").fetchall():
             self.by_key.setdefault((account, region, day), []).append(path)
@@ -38,7 +41,7 @@ class Parts:
 
     def remove_uncommitted(self) -> None:
         """Delete Parquet files an interrupted ingest wrote but never committed."""
-        committed = {p for paths in self.by_key.values() for p in paths}
+        committed = {p for paths in self.by_key.values() for p in paths} | self.retired
         root = self.store_dir / DATA_DIR
         if root.exists():
             for path in root.rglob("*.parquet"):

@@ -7,7 +7,8 @@ interrupted ingest left uncommitted, then run the batches as a pipeline: batch k
 (lines, read threads) while DuckDB types batch k (scan), and batch k's Parquet files are written
 (write, one thread) while batch k+1 is typed; dedupe runs before a batch is written, and batches
 are committed together every tuning.COMMIT_EVERY_S. A kill at any point leaves only uncommitted
-files, which readers never see and the next ingest deletes.
+files, which readers never see and the next ingest deletes. Last, still under the lock, partitions
+with more than tuning.AUTO_COMPACT_FILES files are compacted (``compaction``).
 
 Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source
 (a file the Python reader must read whole is the exception: it is held in memory once).
@@ -29,7 +30,7 @@ import duckdb
 from tqdm import tqdm
 
 from .. import loader
-from . import book, discover, lines, scan, tuning, write
+from . import book, compaction, discover, lines, scan, tuning, write
 from .dedupe import Parts, dedupe
 from .discover import Pending
 from .lock import ingest_lock
@@ -61,6 +62,7 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
             stored.remove_uncommitted()
             _note_plan(report, found, todo)
             _load(todo.todo, store_dir, stored, report, progress, batch_files, batch_bytes)
+            compaction.after_ingest(store_dir, report)  # crowded partitions, and retired files' deletion
     else:
         _note_plan(report, found, todo)
     report.seconds = time.perf_counter() - started

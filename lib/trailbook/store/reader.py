@@ -2,6 +2,7 @@
 
 `connect` copies the list of committed files and the file bookkeeping into a private in-memory
 DuckDB and releases the store at once, so any number of readers and one ingest run side by side.
+The snapshot holds a lease (``lease``) so that a compaction keeps the files it reads on disk.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from .. import schema
 from ..params import sql_string
-from .book import FILES_TABLE, PARTS_TABLE, open_book
+from . import lease
+from .book import FILES_TABLE, PARTS_TABLE, db_path, generation, open_book
 
 TABLE = "cloudtrail"
 
@@ -28,6 +31,24 @@ def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCon
     """
     if not read_only:
         return open_book(store_dir, read_only=False)
+    # The lease comes first: a compaction must see it before this snapshot is read (lease.py).
+    held = lease.take(Path(store_dir)) if db_path(store_dir).exists() else None
+    try:
+        parts, files, seen = _snapshot(store_dir)
+        if held:
+            held.set_generation(seen)
+        con = _open(parts, files)
+    except BaseException:
+        if held:
+            held.release()
+        raise
+    if held:
+        lease.bind(held, con)
+    return con
+
+
+def _snapshot(store_dir: str | Path) -> tuple[pa.Table, pa.Table, int]:
+    """The committed parts and file bookkeeping, and the generation they belong to."""
     book = open_book(store_dir, read_only=True)  # released before this returns
     root = str(Path(store_dir).resolve()) + "/"
     try:
@@ -35,8 +56,12 @@ def connect(store_dir: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCon
                          f"min_eventtime, max_eventtime FROM {PARTS_TABLE} ORDER BY path",
                          params={"root": root}).to_arrow_table()
         files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
+        return parts, files, generation(book)
     finally:
         book.close()
+
+
+def _open(parts: pa.Table, files: pa.Table) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET parquet_metadata_cache = true")

@@ -27,6 +27,10 @@ class IngestReport:
     # Never opened: broken symlinks, FIFOs, sockets, devices, empty or vanished files.
     skipped_files: Named = field(default_factory=list)
     parquet_files_written: int = 0
+    # The automatic compaction at the end of the ingest (compact.after_ingest).
+    partitions_compacted: int = 0
+    parquet_files_compacted: int = 0  # files rewritten into one per compacted partition
+    compaction_failed: Named = field(default_factory=list)  # (partition, why it was left as it was)
     seconds: float = 0.0
 
     def summary(self) -> list[str]:
@@ -40,13 +44,17 @@ class IngestReport:
             f"parquet files written: {self.parquet_files_written}",
             f"time: {self.seconds:.1f} s",
         ]
+        if self.partitions_compacted:
+            lines.append(f"compacted {self.partitions_compacted} partitions "
+                         f"({self.parquet_files_compacted} files into {self.partitions_compacted})")
         if self.files_ignored:
             lines.append(f"ignored {self.files_ignored} non-JSON files found in folders")
         for title, named in (("bad files", self.bad_files),
                              ("files with bad records, the rest of each loaded", self.files_with_bad_records),
                              ("files repaired, every record loaded", self.repaired_files),
                              ("previously bad files, unchanged", self.previously_bad_files),
-                             ("skipped, never opened", self.skipped_files)):
+                             ("skipped, never opened", self.skipped_files),
+                             ("partitions not compacted", self.compaction_failed)):
             if named:
                 lines.append(f"{title} ({len(named)}):")
                 lines += [f"  {_shown(path)}: {_shown(reason)}" for path, reason in named]
@@ -54,7 +62,8 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("bad_files", "previously_bad_files", "files_with_bad_records", "repaired_files", "skipped_files"):
+        for name in ("bad_files", "previously_bad_files", "files_with_bad_records", "repaired_files", "skipped_files",
+                     "compaction_failed"):
             data[name] = [list(item) for item in getattr(self, name)]
         return data
 

@@ -41,3 +41,10 @@ DICTIONARY_COLUMNS = ["eventversion", "eventsource", "eventname", "awsregion", "
 STATISTICS_COLUMNS = ["eventtime", "eventsource", "eventname", "awsregion", "sourceipaddress",
                       "errorcode", "recipientaccountid", "account_partition", "region_partition",
                       "date_partition"]
+
+# An ingest that loaded new files compacts every partition holding more than this many Parquet
+# files into one (each batch of an ingest adds a file per partition it touches). `trailbook
+# compact` compacts every partition with more than one.
+AUTO_COMPACT_FILES = 8
+# A compaction commits its rewritten partitions together once this many rows are rewritten.
+COMPACT_COMMIT_ROWS = 2_000_000

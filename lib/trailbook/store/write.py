@@ -24,6 +24,12 @@ def _folder_name(value: str) -> str:
     return text if text.strip("._") else "unknown"
 
 
+def parquet_options() -> dict:
+    """The Parquet writer's options, shared by ingest and compaction."""
+    return {"compression": tuning.PARQUET_COMPRESSION, "use_dictionary": tuning.DICTIONARY_COLUMNS,
+            "write_statistics": tuning.STATISTICS_COLUMNS}
+
+
 def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
     """One Parquet file per partition; what was written, for the commit."""
     written = []
@@ -35,8 +41,7 @@ def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
                         f"{batch_id}-{number}.parquet")
         target = store_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, target, compression=tuning.PARQUET_COMPRESSION, row_group_size=tuning.ROW_GROUP_ROWS,
-                       use_dictionary=tuning.DICTIONARY_COLUMNS, write_statistics=tuning.STATISTICS_COLUMNS)
+        pq.write_table(table, target, row_group_size=tuning.ROW_GROUP_ROWS, **parquet_options())
         bounds = pc.min_max(table.column("eventtime"))
         written.append({"path": relative.as_posix(), "account": account, "region": region, "day": day,
                         "rows": table.num_rows, "lo": bounds["min"].as_py(), "hi": bounds["max"].as_py(),

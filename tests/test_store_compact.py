@@ -1,0 +1,287 @@
+"""Compaction: a partition's Parquet files become one, with every event kept once, readers of the
+old snapshot undisturbed, a kill -9 at any point harmless, and the same findings before and after.
+
+The expected events come from the source files, read here with gzip and json.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from trailbook import cli, store
+from trailbook.demo import generate
+from trailbook.store import tuning
+
+LIB = Path(__file__).resolve().parents[1] / "lib"
+GROUPS = 6  # ingests, each of every 6th source file: every partition gets several files
+
+
+def read_keys(files: list[Path]) -> set[tuple[str, str, str]]:
+    """(eventID, eventTime, eventName) of every record in the files: what dedupe keeps once."""
+    keys = set()
+    for path in files:
+        for record in json.loads(gzip.decompress(path.read_bytes())).get("Records", []):
+            keys.add((record["eventID"], record["eventTime"], record["eventName"]))
+    return keys
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The demo's files, some delivered twice (an organisation trail's copies, ingested last), and
+    a store built from them by several ingests with no automatic compaction."""
+    root = tmp_path_factory.mktemp("compact")
+    generate(root / "demo", events=3000)
+    files = sorted((root / "demo").rglob("*.json.gz"))
+    copies = []
+    for path in files[::50]:
+        copy = root / "org" / "o-demo" / path.relative_to(root / "demo")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        copies.append(copy)
+    keys = read_keys(files)
+    assert read_keys(copies) <= keys and len({k[0] for k in keys}) == len(keys)  # ids unique in the demo
+    fragmented = root / "fragmented"
+    saved, tuning.AUTO_COMPACT_FILES = tuning.AUTO_COMPACT_FILES, 10_000
+    try:
+        for n in range(GROUPS):
+            store.ingest(files[n::GROUPS], fragmented, progress=False)
+        report = store.ingest(copies, fragmented, progress=False)
+    finally:
+        tuning.AUTO_COMPACT_FILES = saved
+    assert report.duplicates_removed == sum(len(read_keys([c])) for c in copies) > 0
+    return {"demo": root / "demo", "files": files, "copies": copies, "keys": keys, "fragmented": fragmented}
+
+
+def fresh(corpus, tmp_path) -> Path:
+    target = tmp_path / "store"
+    shutil.copytree(corpus["fragmented"], target, ignore=shutil.ignore_patterns(".readers"))
+    return target
+
+
+def events(con) -> list[tuple[str, str, str]]:
+    return con.execute("SELECT eventid, eventtime, eventname FROM cloudtrail").fetchall()
+
+
+def assert_complete(target: Path, keys: set) -> None:
+    """Every source event exactly once, and every committed file on disk."""
+    con = store.connect(target)
+    try:
+        rows = events(con)
+    finally:
+        con.close()
+    assert len(rows) == len(set(rows)) == len(keys)
+    assert set(rows) == keys
+    assert all(path.exists() for path in store.data_files(target))
+
+
+def files_per_partition(target: Path) -> list[int]:
+    con = store.connect(target, read_only=False)
+    try:
+        return [n for (n,) in con.execute("SELECT count(*) FROM parts GROUP BY account, region, day").fetchall()]
+    finally:
+        con.close()
+
+
+def parquet_on_disk(target: Path) -> set[Path]:
+    return {p.resolve() for p in (target / store.DATA_DIR).rglob("*.parquet")}
+
+
+def test_compact_keeps_every_event_once_in_one_file_per_partition(corpus, tmp_path):
+    target = fresh(corpus, tmp_path)
+    before = files_per_partition(target)
+    assert max(before) >= 4  # fragmented
+    report = store.compact(target)
+    assert report.failed == []
+    assert report.partitions_compacted == sum(1 for n in before if n > 1)
+    assert report.files_replaced == sum(n for n in before if n > 1)
+    assert report.rows_rewritten > 0
+    after = files_per_partition(target)
+    assert after == [1] * len(before)
+    assert_complete(target, corpus["keys"])
+    # No reader was open: the old files are gone at once, and nothing but the committed files stays.
+    assert report.files_deleted == report.files_replaced and report.files_kept_for_readers == 0
+    assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
+    # Ingesting the copies again finds them loaded; a changed copy dedupes against the compacted files.
+    copy = corpus["copies"][0]
+    os.utime(copy, ns=(copy.stat().st_atime_ns, copy.stat().st_mtime_ns + 10**9))
+    report = store.ingest(corpus["copies"][:1], target, progress=False)
+    assert report.files_new == 1 and report.events_loaded == 0 and report.duplicates_removed > 0
+    assert_complete(target, corpus["keys"])
+    again = store.compact(target)
+    assert again.partitions_compacted == 0 and again.failed == []
+
+
+def test_an_ingest_compacts_partitions_past_the_threshold(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(tuning, "AUTO_COMPACT_FILES", 2)
+    target = tmp_path / "store"
+    compacted = 0
+    for n in range(GROUPS):
+        report = store.ingest(corpus["files"][n::GROUPS], target, progress=False)
+        compacted += report.partitions_compacted
+        assert max(files_per_partition(target)) <= 2
+    assert compacted > 0
+    assert_complete(target, corpus["keys"])
+    assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
+
+
+READER_CHILD = """
+import sys
+from trailbook import store
+con = store.connect(sys.argv[1])
+query = "SELECT count(*), count(DISTINCT eventid) FROM cloudtrail"
+print(*con.execute(query).fetchone(), flush=True)
+sys.stdin.readline()
+print(*con.execute(query).fetchone(), flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_readers_opened_before_a_compaction_read_complete_results_during_and_after(corpus, tmp_path):
+    target = fresh(corpus, tmp_path)
+    expected = len(corpus["keys"])
+    reader = store.connect(target)
+    env = {**os.environ, "PYTHONPATH": str(LIB)}
+    other = subprocess.Popen([sys.executable, "-c", READER_CHILD, str(target)], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    killed = subprocess.Popen([sys.executable, "-c", READER_CHILD, str(target)], env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout and other.stdout.readline().split() == [str(expected)] * 2
+        assert killed.stdout and killed.stdout.readline().split() == [str(expected)] * 2
+        old = set(store.data_files(target))
+        done: list = []
+        worker = threading.Thread(target=lambda: done.append(store.compact(target)))
+        worker.start()
+        during = 0
+        while worker.is_alive():
+            assert sorted(events(reader)) == sorted(corpus["keys"])
+            during += 1
+        worker.join()
+        report = done[0]
+        assert during >= 1 and report.partitions_compacted > 0
+        # Three live readers hold the old snapshot: its files stay, and each still reads them all.
+        assert report.files_deleted == 0 and report.files_kept_for_readers == report.files_replaced
+        assert all(path.exists() for path in old)
+        assert sorted(events(reader)) == sorted(corpus["keys"])
+        # A writer run while they live (it deletes uncommitted leftovers first) keeps them too.
+        again = store.compact(target)
+        assert again.partitions_compacted == 0 and again.files_kept_for_readers == report.files_replaced
+        assert all(path.exists() for path in old)
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().split() == [str(expected)] * 2
+        # A new reader sees the compacted files.
+        assert set(files_per_partition(target)) == {1}
+        assert_complete(target, corpus["keys"])
+        # The old files outlive their readers only until the next writer run: a reader process killed
+        # by kill -9, one that ended, and one closed in this process no longer hold them.
+        killed.kill()
+        killed.wait(30)
+        other.stdin.write("\n")
+        other.stdin.flush()
+        other.wait(30)
+        reader.close()
+        swept = store.compact(target)
+        assert swept.files_deleted == report.files_replaced and swept.files_kept_for_readers == 0
+        assert not any(path.exists() for path in old - set(store.data_files(target)))
+        assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
+        assert not list((target / ".readers").glob("*.lease"))
+    finally:
+        for child in (other, killed):
+            child.kill()
+            child.wait(30)
+
+
+# A compaction that kills itself (SIGKILL) at a chosen point; commits every few partitions.
+KILL_CHILD = """
+import os, pathlib, signal, sys
+import pyarrow.parquet as pq
+from trailbook import store
+from trailbook.store import book, compaction, tuning
+point, calls, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tuning.COMPACT_COMMIT_ROWS = 150
+
+def dying(original):
+    seen = [0]
+    def wrapped(*args, **kwargs):
+        result = original(*args, **kwargs)
+        seen[0] += 1
+        if seen[0] == calls:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return wrapped
+
+if point == "write":  # a row group written, the file not closed
+    pq.ParquetWriter.write_table = dying(pq.ParquetWriter.write_table)
+elif point == "commit":  # a commit done, the next partitions not
+    book.replace = dying(book.replace)
+elif point == "sweep":  # some old files deleted, their records not
+    oldest = compaction.lease.oldest_live
+    def sweeping(*args):
+        pathlib.Path.unlink = dying(pathlib.Path.unlink)
+        return oldest(*args)
+    compaction.lease.oldest_live = sweeping
+store.compact(target)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_point_of_a_compaction_then_compact_again(corpus, tmp_path):
+    target = fresh(corpus, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(LIB)}
+    start = files_per_partition(target)
+    for point, calls in (("write", 20), ("commit", 2), ("write", 1), ("commit", 1), ("sweep", 3)):
+        child = subprocess.run([sys.executable, "-c", KILL_CHILD, point, str(calls), str(target)], env=env,
+                               capture_output=True, text=True, timeout=300)
+        assert child.returncode == -9, f"{point} {calls}: not killed: {child.stderr[-2000:]}"
+        assert_complete(target, corpus["keys"])
+    middle = files_per_partition(target)
+    assert len(middle) == len(start) and sum(middle) < sum(start)  # the killed runs committed some
+    report = store.compact(target)
+    assert report.failed == []
+    assert set(files_per_partition(target)) == {1}
+    assert_complete(target, corpus["keys"])
+    # Partial and uncommitted files of the killed runs, and the old files, are gone.
+    assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
+    con = store.connect(target, read_only=False)
+    try:
+        assert con.execute("SELECT count(*) FROM retired").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+DETECTIONS = ("console_login_failures", "root_activity", "iam_admin_policy_granted", "key_new_user_agent",
+              "enumeration_burst", "offensive_tool_user_agent")
+
+
+def findings(corpus, target: Path, out: Path) -> list[str]:
+    args = ["findings", "--source", str(corpus["demo"]), "--store", str(target), "--quiet", "--out", str(out)]
+    for name in DETECTIONS:
+        args += ["--detection", name]
+    assert cli.main(args) == 0
+    return sorted(out.read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_findings_are_the_same_before_and_after_compaction(corpus, tmp_path):
+    target = fresh(corpus, tmp_path)
+    before = findings(corpus, target, tmp_path / "before.jsonl")
+    assert cli.main(["compact", "--store", str(target), "--quiet"]) == 0
+    assert set(files_per_partition(target)) == {1}
+    after = findings(corpus, target, tmp_path / "after.jsonl")
+    assert len({json.loads(line)["detection"] for line in before}) >= 4
+    assert after == before
+
+
+def test_compact_without_a_store_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["compact", "--store", str(tmp_path / "none")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
