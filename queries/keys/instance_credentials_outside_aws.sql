@@ -4,8 +4,8 @@
 -- description: >
 --   Credentials of an EC2 instance profile (role sessions named after the instance, i-..., or marked
 --   with ec2RoleDelivery) taken from the metadata service and used elsewhere. Three signs, each listed
---   in reasons: the user agent is a workstation's (macOS Darwin, a browser, an attack distribution;
---   pattern desktop_user_agents) - instances run Linux or Windows Server, not a laptop; the session
+--   in reasons: the user agent is a workstation's (macOS Darwin or AWS CLI v2's os/macos, a browser, an
+--   attack distribution; pattern desktop_user_agents) - instances run Linux or Windows Server, not a laptop; the session
 --   called AWS from a source IP that IAM users or root also used in the window (the credentials sit on
 --   a person's machine); or the same session key called from two or more public source IPs (an
 --   instance has one). Calls through AWS services and from private (VPC endpoint) addresses are
@@ -19,7 +19,7 @@
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
---   desktop_user_agents: {type: string, default: 'darwin/|macintosh|mac os x|mozilla/|kali|parrot', description: Regular expression over the lower-cased user agent that marks a workstation}
+--   desktop_user_agents: {type: string, default: 'darwin/|macintosh|mac os x|os/macos|mozilla/|kali|parrot', description: Regular expression over the lower-cased user agent that marks a workstation}
 --   min_public_ips: {type: int, default: 2, min: 2, description: Distinct public source IPs for one session key that count as two sources}
 -- references:
 --   - https://github.com/panther-labs/panther-analysis (aws_imds_credential_exfiltration)
