@@ -14,14 +14,17 @@ from typing import Any
 import botocore.session
 import pytest
 
-from test_engine_athena import BUCKET, AthenaFromLocal, moto_athena  # noqa: F401
-from test_engine_lake import EDS_ID, FakeLakeService, aws_env, fixture_case, local_engine  # noqa: F401
+import test_engine_athena
+import test_engine_lake
+from test_engine_athena import BUCKET, AthenaFromLocal
+from test_engine_lake import EDS_ID, FakeLakeService, fixture_case, local_engine
 from trailbook import aws
 from trailbook.catalog import load_catalog
 from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.lake import LakeEngine
 from trailbook.session import Session
 
+aws_env, moto_athena = test_engine_lake.aws_env, test_engine_athena.moto_athena  # shared fixtures
 CATALOG = load_catalog()
 READ_PREFIXES = ("Get", "List", "Describe", "Head")
 
@@ -82,7 +85,8 @@ def test_engines_make_only_allowed_calls(tmp_path, moto_athena, recorder):
     ("athena", "glue", "delete_table", {"DatabaseName": "d", "Name": "t"}),
     ("lake", "cloudtrail", "stop_logging", {"Name": "trail"}),
     ("lake", "cloudtrail", "delete_event_data_store", {"EventDataStore": EDS_ID}),
-    ("lake", "cloudtrail", "enable_federation", {"EventDataStore": EDS_ID, "FederationRoleArn": "arn:aws:iam::111122223333:role/r"}),
+    ("lake", "cloudtrail", "enable_federation",
+     {"EventDataStore": EDS_ID, "FederationRoleArn": "arn:aws:iam::111122223333:role/r"}),
 ])
 def test_engine_sessions_refuse_mutating_calls(engine, service, call, kwargs, aws_env):
     session = aws.session(engine, region="us-east-1")
@@ -117,7 +121,8 @@ def test_iam_policies_grant_exactly_the_engine_calls():
     assert "arn:aws:glue:eu-west-1:111122223333:table/security/cloudtrail" in by_sid["TrailbookGlueTable"]["Resource"]
     assert by_sid["TrailbookReadCloudTrailLogs"]["Action"] == ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"]
     assert "s3:PutObject" in by_sid["TrailbookAthenaResults"]["Action"]
-    assert by_sid["TrailbookAthenaResults"]["Resource"] == ["arn:aws:s3:::results-bucket", "arn:aws:s3:::results-bucket/*"]
+    results = ["arn:aws:s3:::results-bucket", "arn:aws:s3:::results-bucket/*"]
+    assert by_sid["TrailbookAthenaResults"]["Resource"] == results
     writes = {a for s in athena["Statement"] for a in s["Action"] if not a.split(":")[1].startswith(READ_PREFIXES)}
     assert writes == {"athena:StartQueryExecution", "athena:StopQueryExecution", "s3:PutObject",
                       "s3:AbortMultipartUpload"}  # the last two only on the results location

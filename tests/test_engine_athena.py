@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from botocore.stub import ANY, Stubber
 
-from test_engine_lake import aws_env, comparable, engine_text, fixture_case, local_engine  # noqa: F401
+import test_engine_lake
+from test_engine_lake import comparable, engine_text, fixture_case, local_engine
 from trailbook import aws, ddl, schema
 from trailbook.catalog import load_catalog
 from trailbook.engines import settings as C
@@ -27,6 +28,7 @@ from trailbook.engines.athena import AthenaEngine
 from trailbook.engines.base import BudgetExceeded, EngineError, scan_cost_usd
 from trailbook.session import Session
 
+aws_env = test_engine_lake.aws_env  # the fixture, shared
 CATALOG = load_catalog()
 MOTO_ACCOUNT = "123456789012"
 BUCKET = "trailbook-athena-results"
@@ -35,7 +37,8 @@ QID = "2c4d9e1a-0b3f-4a5e-8c7d-6f1e2a3b4c5d"
 
 def _athena_type(values: list) -> str:
     present = [v for v in values if v is not None and not (isinstance(v, float) and pd.isna(v))]
-    if present and all(isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str) for v in present):
+    if present and all(isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
+                       for v in present):
         return "array"
     if present and all(isinstance(v, bool) for v in present):
         return "boolean"
@@ -58,7 +61,7 @@ def moto_results(frame: pd.DataFrame):
         rows.append({"Data": [{} if engine_text(v) is None else {"VarCharValue": engine_text(v)} for v in record]})
     info = [{"Name": c, "Label": c, "Type": t, "CatalogName": "hive", "SchemaName": "", "TableName": "",
              "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": t == "varchar"}
-            for c, t in zip(columns, types)]
+            for c, t in zip(columns, types, strict=True)]
     return QueryResults(rows=rows, column_info=info)
 
 
@@ -163,7 +166,7 @@ def test_json_valued_columns_survive_the_csv(tmp_path, moto_athena):
     frame, _ = engine.execute(sql)
     expected, _ = local.execute(sql.replace('"awsdatacatalog"."security"."cloudtrail"', "cloudtrail"))
     assert len(frame) == len(expected) > 0
-    for got, want in zip(frame["requestparameters"], expected["requestparameters"]):
+    for got, want in zip(frame["requestparameters"], expected["requestparameters"], strict=True):
         assert json.loads(got) == json.loads(want)  # quotes inside JSON text intact
 
 
@@ -297,7 +300,8 @@ def test_lake_federation_layout_reshapes_the_federated_table(aws_env):
                           table="0f2d4c1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f", layout="lake")
     frag = engine.fragments(dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc),
                             dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc))
-    assert 'FROM "awsdatacatalog"."aws:cloudtrail"."0f2d4c1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f" WHERE eventtime >=' in frag["source"]
+    federated = '"awsdatacatalog"."aws:cloudtrail"."0f2d4c1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"'
+    assert f"FROM {federated} WHERE eventtime >=" in frag["source"]
     assert "AS useridentity" in frag["source"]
 
 
@@ -326,11 +330,94 @@ def test_settings_from_environment_and_file(tmp_path, monkeypatch, aws_env):
     assert settings["result_reuse_minutes"] == 15 and settings["region"] == "us-east-1"
 
 
-def test_engine_needs_a_result_location(aws_env, monkeypatch):
+NO_OUTPUT = ("No output location provided. An output location is required either through the Workgroup result "
+             "configuration setting or as an API input.")
+
+
+def test_engine_starts_without_a_result_location_and_athena_says_what_to_set(aws_env, monkeypatch):
+    """No s3_staging_dir and no work_group: the query goes to the primary workgroup (whose output
+    location may be enough); if Athena says there is none, one line says what to set."""
     for key in ("TRAILBOOK_ATHENA_S3_STAGING_DIR", "TRAILBOOK_ATHENA_WORK_GROUP"):
         monkeypatch.delenv(key, raising=False)
-    with pytest.raises(EngineError, match="needs s3_staging_dir"):
-        AthenaEngine(region="us-east-1")
+    engine = AthenaEngine(session=boto3.Session(region_name="us-east-1"), region="us-east-1", retry_attempts=1)
+    stub = Stubber(engine.connection.client)
+    stub.add_client_error("start_query_execution", "InvalidRequestException", NO_OUTPUT,
+                          expected_params={"QueryString": "SELECT 1", "QueryExecutionContext": ANY,
+                                           "WorkGroup": "primary"})
+    with stub, pytest.raises(EngineError) as raised:
+        engine.execute("SELECT 1")
+    stub.assert_no_pending_responses()
+    message = str(raised.value)
+    assert "\n" not in message and "s3_staging_dir" in message and "work_group" in message
+    assert message.startswith("Athena has no query result location in workgroup 'primary'")
+    assert getattr(raised.value, "bytes_scanned", None) == 0
+
+
+def test_injected_account_partition_without_accounts_says_what_to_set(aws_env):
+    engine, stub = stubbed_engine()
+    _start(stub)
+    reason = ("CONSTRAINT_VIOLATION: For the injected projected partition column account_partition, the WHERE "
+              "clause must contain only static equality conditions, and at least one such condition must be present.")
+    stub.add_response("get_query_execution", _execution("FAILED", reason), {"QueryExecutionId": QID})
+    with stub, pytest.raises(EngineError, match=r"^the table projects account_partition as injected.*accounts"):
+        engine.execute("SELECT 1")
+
+
+# --- what a query that ends without a result costs ---------------------------------------------
+
+def test_a_stopped_query_carries_the_bytes_athena_billed(aws_env):
+    engine, stub = stubbed_engine(timeout=0.0)
+    _start(stub)
+    stub.add_response("get_query_execution", _execution("RUNNING", scanned=4096), {"QueryExecutionId": QID})
+    stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QID})
+    stub.add_response("get_query_execution", _execution("CANCELLED", "stopped", scanned=9000),
+                      {"QueryExecutionId": QID})
+    with stub, pytest.raises(EngineError, match="did not finish") as raised:
+        engine.execute("SELECT 1")
+    stub.assert_no_pending_responses()
+    assert raised.value.bytes_scanned == 9000  # the final statistics, read after the stop
+
+
+def test_an_over_limit_query_carries_its_bytes(aws_env):
+    engine, stub = stubbed_engine(max_bytes_per_query=1024)
+    _start(stub)
+    stub.add_response("get_query_execution", _execution("RUNNING", scanned=4096), {"QueryExecutionId": QID})
+    stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QID})
+    stub.add_client_error("get_query_execution", "InternalServerException", "try later")
+    with stub, pytest.raises(BudgetExceeded) as raised:
+        engine.execute("SELECT 1")
+    assert raised.value.bytes_scanned == 4096  # the last statistics seen while polling
+
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
+def test_failed_and_cancelled_queries_carry_their_bytes(state, aws_env):
+    engine, stub = stubbed_engine()
+    _start(stub)
+    stub.add_response("get_query_execution", _execution(state, "boom", scanned=123_456), {"QueryExecutionId": QID})
+    with stub, pytest.raises(EngineError) as raised:
+        engine.execute("SELECT 1")
+    assert raised.value.bytes_scanned == 123_456
+
+
+class _FinishedCursor:
+    """What pyathena's cursor reports after SUCCEEDED (only the attributes `_stats` reads)."""
+
+    def __init__(self, scanned: int, reused: bool | None) -> None:
+        self.data_scanned_in_bytes, self.reused_previous_result = scanned, reused
+        self.query_id, self.engine_execution_time_in_millis, self.query_queue_time_in_millis = QID, 5, 1
+        self.total_execution_time_in_millis = 6
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_reused_result_costs_nothing_and_a_small_scan_the_minimum(aws_env):
+    engine = AthenaEngine(connection=object())
+    reused = engine._stats(_FinishedCursor(scanned=5 * 1024**2, reused=True))
+    assert (reused.bytes_scanned, reused.cost_usd, reused.extra["reused_previous_result"]) == (0, 0.0, True)
+    fresh = engine._stats(_FinishedCursor(scanned=1024, reused=False))
+    # Athena bills at least 10 MB: 10 MiB / 1 TiB * $5 = $0.0000476..., rounded to 6 places.
+    assert (fresh.bytes_scanned, fresh.cost_usd) == (1024, 0.000048)
 
 
 # --- the DDL -----------------------------------------------------------------------------------
@@ -361,7 +448,7 @@ def test_ddl_columns_are_the_schema_and_projection_covers_both_layouts():
 @pytest.mark.parametrize("kwargs,message", [
     ({"bucket": "Bad_Bucket"}, "bucket"),
     ({"org_id": "org-1"}, "organization id"),
-    ({"accounts": []}, "accounts"),
+    ({"accounts": ["12345"]}, "account"),
     ({"regions": ["mars-1"]}, "region"),
     ({"start_date": "31/01/2024"}, "start_date"),
     ({"table": "Bad-Name"}, "table"),

@@ -44,6 +44,14 @@ from trailbook.session import Session
 QUERY_FIXTURES = Path(__file__).parent / "fixtures" / "queries"
 EDS_ID = "0f2d4c1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"
 EDS_ARN = f"arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/{EDS_ID}"
+
+
+def lake_to_duckdb(sql: str) -> str:
+    """Lake's SQL on the DuckDB stand-in. Lake names the store bare (FROM <id>), which sqlglot parses
+    only when quoted, so the stand-in quotes it first; the stand-in's table has that name."""
+    from trailbook.translate import to_duckdb
+
+    return to_duckdb(sql.replace(f"FROM {EDS_ID}", f'FROM "{EDS_ID}"'), tables={})
 QUERY_ID = "11111111-2222-3333-4444-555555555555"
 CATALOG = load_catalog()
 
@@ -148,11 +156,10 @@ class FakeLakeService:
         self.statements: list[str] = []
 
     def run(self, sql: str) -> list[list[dict[str, str]]]:
-        from trailbook.translate import to_duckdb
-
-        cursor = self.con.execute(to_duckdb(sql, tables={}))
+        cursor = self.con.execute(lake_to_duckdb(sql))
         names = [d[0] for d in cursor.description]
-        return [[{n: engine_text(v)} for n, v in zip(names, row) if v is not None] for row in cursor.fetchall()]
+        return [[{n: engine_text(v)} for n, v in zip(names, row, strict=True) if v is not None]
+                for row in cursor.fetchall()]
 
     def answer(self, operation: str, params: dict) -> dict:
         if operation == "StartQuery":
@@ -218,7 +225,8 @@ def engine_with_stub(**options):
 
 # --- the reshaped source on real events ------------------------------------------------------
 
-LAKE_QUERIES = sorted(n for n, q in CATALOG.items() if "lake" in q.engines and (QUERY_FIXTURES / n / "match.json").exists())
+LAKE_QUERIES = sorted(n for n, q in CATALOG.items()
+                      if "lake" in q.engines and (QUERY_FIXTURES / n / "match.json").exists())
 
 
 @pytest.mark.parametrize("name", LAKE_QUERIES)
@@ -242,7 +250,7 @@ def test_lake_rendering_finds_what_local_finds(name, tmp_path, aws_env):
     assert run.stats["execution_id"] == next(iter(service.queries))
     assert run.stats["events_scanned"] == service.events
     assert run.stats["bytes_scanned"] == service.events * 1000
-    assert run.sql == service.statements[0] and f'"{EDS_ID}"' in run.sql
+    assert run.sql == service.statements[0] and f"FROM {EDS_ID} " in run.sql  # bare, as Lake's docs write it
 
 
 def test_reshaped_columns_match_local_store(tmp_path, aws_env):
@@ -253,15 +261,13 @@ def test_reshaped_columns_match_local_store(tmp_path, aws_env):
     select = ", ".join(columns)
     frag = engine.fragments(start, end)
     service = FakeLakeService(records)
-    from trailbook.translate import to_duckdb
-
-    lake_rows = service.con.execute(to_duckdb(
-        f"SELECT {select} FROM {frag['source']} WHERE {frag['time_filter']} ORDER BY eventid", tables={})).fetchall()
+    lake_rows = service.con.execute(lake_to_duckdb(
+        f"SELECT {select} FROM {frag['source']} WHERE {frag['time_filter']} ORDER BY eventid")).fetchall()
     local = local_engine(records, tmp_path)
     local_rows = local.con.execute(f"SELECT {select} FROM cloudtrail ORDER BY eventid").fetchall()
     assert len(lake_rows) == len(local_rows) == service.events
-    for lake_row, local_row in zip(lake_rows, local_rows):
-        for column, a, b in zip(columns, lake_row, local_row):
+    for lake_row, local_row in zip(lake_rows, local_rows, strict=True):
+        for column, a, b in zip(columns, lake_row, local_row, strict=True):
             if column in schema.JSON_COLUMNS and a is not None and b is not None:
                 a, b = json.loads(a), json.loads(b)
             assert a == b, f"{column}: lake {a!r} != local {b!r}"
@@ -486,5 +492,47 @@ def test_the_registry_builds_lake_from_options(aws_env):
                                  "accounts": ["111122223333"], "regions": ["us-east-1"]}
     frag = engine.fragments(dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc),
                             dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc))
-    assert "eventtime >= TIMESTAMP '2026-10-22 00:00:00' AND eventtime < TIMESTAMP '2026-10-29 00:00:00'" in frag["source"]
-    assert frag["time_filter"].endswith("AND account_partition IN ('111122223333') AND region_partition IN ('us-east-1')")
+    window = "eventtime >= TIMESTAMP '2026-10-22 00:00:00' AND eventtime < TIMESTAMP '2026-10-29 00:00:00'"
+    assert window in frag["source"]
+    scope = "AND account_partition IN ('111122223333') AND region_partition IN ('us-east-1')"
+    assert frag["time_filter"].endswith(scope)
+
+
+def test_map_values_are_read_without_a_failing_cast():
+    """Trino's CAST(JSON AS MAP(VARCHAR,VARCHAR)) fails the query on an object or array value; every
+    map in the reshape must be a TRY_CAST (NULL for that row only)."""
+    import sqlglot
+
+    source = LakeEngine(client=object(), event_data_store=EDS_ID).fragments(
+        dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc))["source"]
+    tree = sqlglot.parse_one(f"SELECT * FROM {source}".replace(f"FROM {EDS_ID}", f'FROM "{EDS_ID}"'), read="trino")
+    to_map = [c for c in tree.find_all(sqlglot.exp.Cast) if c.to.is_type(sqlglot.exp.DType.MAP)]
+    assert to_map, "the schema has a map column (webIdFederationData.attributes)"
+    assert all(isinstance(c, sqlglot.exp.TryCast) for c in to_map), [c.sql("trino") for c in to_map]
+
+
+
+# --- what a query that ends without a result costs ---------------------------------------------
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "CANCELLED"])
+def test_unsuccessful_queries_carry_the_bytes_lake_billed(status, aws_env):
+    engine, stub, _ = engine_with_stub()
+    stub.add_response("start_query", {"QueryId": QUERY_ID}, {"QueryStatement": "SELECT 1"})
+    stub.add_response("describe_query", {"QueryId": QUERY_ID, "QueryStatus": status, "ErrorMessage": "boom",
+                                         "QueryStatistics": {"BytesScanned": 777}}, {"QueryId": QUERY_ID})
+    with stub, pytest.raises(EngineError) as raised:
+        engine.execute("SELECT 1")
+    assert raised.value.bytes_scanned == 777
+
+
+@pytest.mark.parametrize("options,error", [({"timeout": 0.0}, EngineError),
+                                           ({"max_bytes_per_query": 1000}, BudgetExceeded)])
+def test_queries_cancelled_here_carry_their_bytes(options, error, aws_env):
+    engine, stub, _ = engine_with_stub(**options)
+    stub.add_response("start_query", {"QueryId": QUERY_ID}, {"QueryStatement": "SELECT 1"})
+    stub.add_response("describe_query", {"QueryId": QUERY_ID, "QueryStatus": "RUNNING",
+                                         "QueryStatistics": {"BytesScanned": 5000}}, {"QueryId": QUERY_ID})
+    stub.add_response("cancel_query", {"QueryId": QUERY_ID, "QueryStatus": "CANCELLED"}, {"QueryId": QUERY_ID})
+    with stub, pytest.raises(error) as raised:
+        engine.execute("SELECT 1")
+    assert raised.value.bytes_scanned == 5000

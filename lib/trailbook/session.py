@@ -143,6 +143,8 @@ class Session:
         except Exception as exc:
             self.evidence.append(QueryRun(query.name, self.engine.name, rendered.sql, rendered.parameters_json(),
                                           started, _now(), "failed", error=str(exc)))
+            # A cancelled or failed query is still billed for what it read: the budget counts it.
+            self.bytes_scanned += getattr(exc, "bytes_scanned", 0) or 0
             raise
         self.bytes_scanned += stats.bytes_scanned or 0
         frame = stages.apply(query.stage, frame)  # a Python verdict, the same on every engine

@@ -22,8 +22,11 @@ the table through the caller's permissions, so the policy also grants:
 - ``s3:PutObject``, ``s3:GetObject``, ``s3:ListBucket``, ``s3:GetBucketLocation``,
   ``s3:AbortMultipartUpload``, ``s3:ListMultipartUploadParts`` on the query-results location
   (Athena writes results as the caller);
-- ``kms:Decrypt`` on the trail's KMS key when the trail is SSE-KMS encrypted (add it yourself:
-  ``required_iam_policy("athena", kms_key_arn=...)``).
+- with SSE-KMS: ``kms:Decrypt`` on each key that encrypts the trail's objects (``kms_key_arns``;
+  organization trails in a log-archive account usually have one), and ``kms:GenerateDataKey`` plus
+  ``kms:Decrypt`` on the key of an SSE-KMS query-results location (``results_kms_key_arns``): S3
+  needs GenerateDataKey to write an SSE-KMS object and Decrypt to read one. A key in another
+  account (a log-archive account) must also allow the caller in its key policy.
 
 Scope the workgroup ARN and the buckets with ``required_iam_policy("athena", region=...,
 account_id=..., work_group=..., cloudtrail_bucket=..., results_bucket=...)``.
@@ -32,7 +35,11 @@ CloudTrail Lake engine (``engine="lake"``)
 ------------------------------------------
 API calls: ``cloudtrail:StartQuery``, ``cloudtrail:DescribeQuery``,
 ``cloudtrail:GetQueryResults``, ``cloudtrail:CancelQuery`` (timeout and Ctrl-C), on the event
-data store's ARN. Nothing else: results are read through the API, not from S3.
+data store's ARN. Nothing else: results are read through the API, not from S3. With a KMS key
+on the event data store, ``kms:Decrypt`` and ``kms:GenerateDataKey`` on it (``kms_key_arns``;
+CloudTrail's guide asks for "write access" to the key to query). The event data
+store is given as its id (the ARN is built from ``region`` and ``account_id``) or as its ARN (used
+as is).
 
 Lake federation: Athena over Lake data
 --------------------------------------
@@ -74,8 +81,11 @@ authorises ListFindingsV2). With ``role_name`` (multi-account collection) a seco
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Sequence
 from typing import Any
 
+from ..errors import UsageError
 from .guard import ReadOnlyViolation
 from .operations import ALLOWED, allowed
 
@@ -87,6 +97,9 @@ _IAM_ACTION_OVERRIDES = {
     # "ListFindings and ListFindingsV2 both use access-analyzer:ListFindings".
     ("accessanalyzer", "ListFindingsV2"): "access-analyzer:ListFindings",
 }
+_EDS_ARN = re.compile(r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/[A-Za-z0-9-]{3,128}$")
+_EDS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,127}$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
 # AssumeRole is needed by the caller (on the member-account roles), not by those roles.
 _CALLER_ONLY = {("sts", "AssumeRole")}
 
@@ -124,10 +137,46 @@ def _athena(region: str, account_id: str, work_group: str, database: str, table:
     ]
 
 
+def event_data_store_arn(event_data_store: str, region: str = "*", account_id: str = "*") -> str:
+    """The event data store's ARN from its ARN (kept as is) or its id (built from region and account)."""
+    given = str(event_data_store or "").strip()
+    if given.startswith("arn:"):
+        if not _EDS_ARN.match(given):
+            raise UsageError(f"--event-data-store {given!r} is not an event data store ARN "
+                             "(arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>)")
+        _, _, _, arn_region, arn_account, _ = given.split(":", 5)
+        for name, value, own in (("region", region, arn_region), ("account-id", account_id, arn_account)):
+            if value not in ("*", own):
+                raise UsageError(f"--{name} {value} disagrees with the event data store ARN's {own}")
+        return given
+    if given != "*" and not _EDS_ID.match(given):
+        raise UsageError(f"--event-data-store {given!r} is not an event data store id or ARN")
+    return _arn("cloudtrail", region, account_id, f"eventdatastore/{given}")
+
+
 def _lake(region: str, account_id: str, event_data_store: str) -> list[dict[str, Any]]:
     return [{"Sid": "TrailbookLakeQueries", "Effect": "Allow",
              "Action": sorted(f"cloudtrail:{op}" for op in ALLOWED["lake"]["cloudtrail"]),
-             "Resource": _arn("cloudtrail", region, account_id, f"eventdatastore/{event_data_store}")}]
+             "Resource": event_data_store_arn(event_data_store, region, account_id)}]
+
+
+def _kms(role: str, kms_key_arns: Sequence[str], results_kms_key_arns: Sequence[str]) -> list[dict[str, Any]]:
+    """Decrypt for the keys that encrypt what is read; GenerateDataKey too for a key that is written
+    with (the results location's) and for a Lake event data store's key ("run queries on an event data
+    store encrypted with a KMS key, you should have write access to the KMS key", CloudTrail guide)."""
+    for key in [*kms_key_arns, *results_kms_key_arns]:
+        if not _KMS_KEY_ARN.match(key):
+            raise UsageError(f"{key!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>)")
+    statements: list[dict[str, Any]] = []
+    if kms_key_arns:
+        actions = ["kms:Decrypt", "kms:GenerateDataKey"] if role == "lake" else ["kms:Decrypt"]
+        statements.append({"Sid": "TrailbookDecryptLogs", "Effect": "Allow", "Action": actions,
+                           "Resource": sorted(set(kms_key_arns))})
+    if results_kms_key_arns:
+        statements.append({"Sid": "TrailbookEncryptedResults", "Effect": "Allow",
+                           "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                           "Resource": sorted(set(results_kms_key_arns))})
+    return statements
 
 
 def _collect(role_name: str | None) -> list[dict[str, Any]]:
@@ -143,10 +192,12 @@ def _collect(role_name: str | None) -> list[dict[str, Any]]:
 
 def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", work_group: str = "*",
                         database: str = "*", table: str = "*", cloudtrail_bucket: str = "*",
-                        results_bucket: str = "*", event_data_store: str = "*", kms_key_arn: str | None = None,
+                        results_bucket: str = "*", event_data_store: str = "*",
+                        kms_key_arns: Sequence[str] = (), results_kms_key_arns: Sequence[str] = (),
                         role_name: str | None = None) -> dict[str, Any]:
     """The least-privilege IAM policy (a policy document) for `role`: athena, lake or collect.
-    Narrow each "*" you can."""
+    Narrow each "*" you can. `kms_key_arns`: keys to decrypt with (SSE-KMS trail objects);
+    `results_kms_key_arns` (athena): the key of an SSE-KMS query-results location."""
     if role == "athena":
         statements = _athena(region, account_id, work_group, database, table, cloudtrail_bucket, results_bucket)
     elif role == "lake":
@@ -155,7 +206,7 @@ def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", 
         statements = _collect(role_name)
     else:
         raise ValueError(f"no IAM policy for {role!r}; roles: {sorted(ALLOWED)}")
-    if kms_key_arn:
-        statements.append({"Sid": "TrailbookDecryptLogs", "Effect": "Allow", "Action": ["kms:Decrypt"],
-                           "Resource": kms_key_arn})
+    if results_kms_key_arns and role != "athena":
+        raise UsageError("--results-kms-key-arn is for the athena policy (its query-results location)")
+    statements += _kms(role, kms_key_arns, results_kms_key_arns)
     return {"Version": "2012-10-17", "Statement": copy.deepcopy(statements)}

@@ -4,8 +4,8 @@ The Athena CloudTrail table (see `ddl.py`) has exactly the local store's columns
 sent to Athena is the local engine's Trino text with the table name as the only difference:
 `source` is `"<catalog>"."<database>"."<table>"` (validated identifiers) and `time_filter` is
 the shared partition predicate plus the account/region scope (`engines.sql`). Partition
-projection turns the `date_partition` bounds into
-the only S3 prefixes read.
+projection turns the `date_partition` bounds into the only S3 prefixes read; they reach one day
+past the window's end, because CloudTrail folders files by delivery day (`sql.LATE_DELIVERY_DAYS`).
 
 Values are rendered into the SQL by `params` (the catalog's one validated rendering path),
 not sent as Athena `ExecutionParameters`: the text Athena receives is then byte for byte the
@@ -16,7 +16,14 @@ Execution: pyathena's PandasCursor (results read from the CSV Athena writes to S
 - throttled API calls are retried (`retry_attempts`, exponential backoff with jitter);
 - `timeout` seconds without an end calls StopQueryExecution and raises EngineError;
 - Ctrl-C (KeyboardInterrupt) calls StopQueryExecution, waits for it, then re-raises;
-- FAILED and CANCELLED raise EngineError with Athena's StateChangeReason;
+- FAILED and CANCELLED raise EngineError with Athena's StateChangeReason; two reasons become a
+  line saying what to set: no result location (neither `s3_staging_dir` nor the workgroup's
+  output location), and an injected account partition queried without an account scope;
+- a query that ends without a result (FAILED, CANCELLED, stopped on timeout or over its limit)
+  still cost what it scanned: the error carries `bytes_scanned`, read from GetQueryExecution's
+  statistics, for the run's byte budget;
+- without `work_group` the query runs in `primary`, Athena's default workgroup, so a workgroup
+  output location is enough and `s3_staging_dir` is optional;
 - `result_reuse_minutes` > 0 turns on Athena result reuse up to that age;
 - `max_bytes_per_query` > 0 stops a query whose running scan passes it (BudgetExceeded). The
   per-run `byte_budget` is the Session's: it refuses the next query once the bytes recorded
@@ -24,7 +31,7 @@ Execution: pyathena's PandasCursor (results read from the CSV Athena writes to S
 
 Statistics recorded: QueryExecutionId, DataScannedInBytes, EngineExecutionTimeInMillis,
 QueryQueueTimeInMillis, TotalExecutionTimeInMillis, whether a previous result was reused,
-and the cost at $5 per TB (`base.scan_cost_usd`).
+and the cost at $5 per TB (`base.scan_cost_usd`); a reused result scanned nothing and costs nothing.
 
 Federated Lake data: with `layout: lake`, `database: "aws:cloudtrail"` and `table: <event data
 store id>`, the source is the Lake reshaping subquery (`engines.sql.lake_source`) over the federated
@@ -34,6 +41,7 @@ table, so the same catalog runs in Athena over a CloudTrail Lake event data stor
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -50,6 +58,10 @@ from .converter import parse_text_array
 from .sql import lake_source, partition_time_filter, scope_filter
 
 LAYOUTS = ("trail", "lake")
+PRIMARY_WORK_GROUP = "primary"  # the workgroup Athena uses when a request names none
+# Athena's reasons that trailbook turns into what to set (StartQueryExecution and FAILED states).
+_NO_OUTPUT = re.compile(r"no output location|output location is required", re.IGNORECASE)
+_INJECTED = re.compile(r"CONSTRAINT_VIOLATION.*injected", re.IGNORECASE | re.DOTALL)
 
 
 class _Stop(Exception):
@@ -93,6 +105,7 @@ class AthenaEngine(Engine):
         staging = self.settings["s3_staging_dir"]
         if staging and not staging.startswith("s3://"):
             raise UsageError(f"s3_staging_dir must be an s3:// location, not {staging!r}")
+        self.work_group = self.settings["work_group"] or PRIMARY_WORK_GROUP
         if connection is None:
             connection = self._connect(session)
         self.connection = connection
@@ -114,14 +127,12 @@ class AthenaEngine(Engine):
         }
         if self.settings["s3_staging_dir"]:
             kwargs["s3_staging_dir"] = self.settings["s3_staging_dir"]
-        if self.settings["work_group"]:
-            kwargs["work_group"] = self.settings["work_group"]
+        if self.settings["work_group"] or not self.settings["s3_staging_dir"]:
+            # With neither setting, primary is named because pyathena refuses a connection without
+            # one; whether the workgroup has an output location is Athena's to answer (`_explain`).
+            kwargs["work_group"] = self.work_group
         if self.settings["result_reuse_minutes"] > 0:
             kwargs.update(result_reuse_enable=True, result_reuse_minutes=self.settings["result_reuse_minutes"])
-        if not (kwargs.get("s3_staging_dir") or kwargs.get("work_group")):
-            raise EngineError("the athena engine needs s3_staging_dir (s3://bucket/prefix/) or a work_group "
-                              "with an enforced result location: set it in the config file's athena section, "
-                              "as a keyword, or in TRAILBOOK_ATHENA_S3_STAGING_DIR")
         return connect(**kwargs)
 
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
@@ -153,6 +164,38 @@ class AthenaEngine(Engine):
         except Exception:  # the query may have ended meanwhile; the caller's error matters more
             pass
 
+    def _explain(self, reason: str) -> str | None:
+        """What to set, for the Athena failures a first run meets; None for any other reason."""
+        if _NO_OUTPUT.search(reason):
+            return (f"Athena has no query result location in workgroup {self.work_group!r}: set s3_staging_dir "
+                    "(s3://bucket/prefix/) in the config file's athena section or TRAILBOOK_ATHENA_S3_STAGING_DIR, "
+                    "or set work_group to a workgroup that has an output location")
+        if _INJECTED.search(reason):
+            return ("the table projects account_partition as injected, so Athena reads only the accounts a query "
+                    "names: set the accounts parameter (e.g. -p accounts='[\"111122223333\"]'), or recreate the "
+                    "table with `trailbook athena ddl --accounts ...`")
+        return None
+
+    @staticmethod
+    def _scanned_before_the_end(cursor: Any, state: dict[str, Any]) -> int:
+        """The bytes a query that ended without a result was billed for: its last statistics, read
+        again after StopQueryExecution (GetQueryExecution) when it was stopped while running."""
+        execution = state["execution"]
+        scanned = getattr(execution, "data_scanned_in_bytes", None) or 0
+        if state["id"] and getattr(execution, "state", None) not in ("FAILED", "CANCELLED"):
+            try:
+                final = cursor.connection.client.get_query_execution(QueryExecutionId=state["id"])
+                scanned = max(scanned, final["QueryExecution"].get("Statistics", {}).get("DataScannedInBytes") or 0)
+            except Exception:  # the statistics are for the budget; the query's own error matters more
+                pass
+        return scanned
+
+    @staticmethod
+    def _charged(error: EngineError, scanned: int) -> EngineError:
+        # The session adds `bytes_scanned` of a failed query's error to the run's byte budget.
+        error.bytes_scanned = scanned  # type: ignore[attr-defined]
+        return error
+
     def execute(self, sql: str, *, columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, QueryStats]:
         from pyathena.error import Error as PyAthenaError
 
@@ -167,25 +210,32 @@ class AthenaEngine(Engine):
         except _Stop as stop:
             self._stop(cursor, state["id"])
             error = BudgetExceeded if stop.over_budget else EngineError
-            raise error(f"Athena query {state['id']} {stop}; it was stopped (StopQueryExecution)") from None
+            raise self._charged(error(f"Athena query {state['id']} {stop}; it was stopped (StopQueryExecution)"),
+                                self._scanned_before_the_end(cursor, state)) from None
         except PyAthenaError as exc:
             execution = state["execution"]
             status = getattr(execution, "state", None) or "FAILED"
             reason = getattr(execution, "state_change_reason", None) or str(exc) or "no reason given"
-            raise EngineError(f"Athena query {state['id'] or '(not started)'} {status}: {reason}") from exc
-        scanned = cursor.data_scanned_in_bytes
+            explained = self._explain(reason)
+            message = f"Athena query {state['id'] or '(not started)'} {status}: {reason}"
+            raise self._charged(EngineError(explained or message),
+                                self._scanned_before_the_end(cursor, state)) from (None if explained else exc)
+        return frame, self._stats(cursor)
+
+    def _stats(self, cursor: Any) -> QueryStats:
+        reused = bool(cursor.reused_previous_result)
+        scanned = 0 if reused else cursor.data_scanned_in_bytes  # a reused result is not billed
         stats = QueryStats(
             execution_id=cursor.query_id,
             bytes_scanned=scanned,
             engine_ms=cursor.engine_execution_time_in_millis,
             queue_ms=cursor.query_queue_time_in_millis,
-            cost_usd=scan_cost_usd(scanned),
-            extra={"total_ms": cursor.total_execution_time_in_millis,
-                   "reused_previous_result": cursor.reused_previous_result,
-                   "work_group": self.settings["work_group"], "table": self.table_sql},
+            cost_usd=0.0 if reused else scan_cost_usd(scanned),
+            extra={"total_ms": cursor.total_execution_time_in_millis, "reused_previous_result": reused,
+                   "work_group": self.work_group, "table": self.table_sql},
         )
         cursor.close()
-        return frame, stats
+        return stats
 
     @staticmethod
     def _arrays(frame: pd.DataFrame, description: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -203,7 +253,7 @@ class AthenaEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "table": self.table_sql, "layout": self.settings["layout"],
                 "region": getattr(self.connection, "region_name", self.settings["region"]),
-                "work_group": self.settings["work_group"], "s3_staging_dir": self.settings["s3_staging_dir"],
+                "work_group": self.work_group, "s3_staging_dir": self.settings["s3_staging_dir"],
                 "accounts": list(self.accounts), "regions": list(self.regions)}
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 The catalog's Trino SQL runs unchanged: the engine's `source` fragment is a subquery over the
 event data store that reshapes Lake's columns into the Athena CloudTrail table's shape, and
-`time_filter` is the same partition/eventtime predicate as on the other engines:
+`time_filter` is the eventtime window and the account/region scope (no delivery-day partitions):
 
 - `eventtime` is a Lake timestamp; the reshaped column is CloudTrail's ISO text
   (`date_format(eventtime, '%Y-%m-%dT%H:%i:%sZ')`), and the window is applied to the native
@@ -23,7 +23,9 @@ declared `columns`, and the finding columns of detections are known (event_count
 event_names/event_ids/mitre arrays, whose Trino text form `[a, b]` is parsed).
 
 Cost: CloudTrail Lake bills queries by bytes scanned ($0.005 per GB); BytesScanned,
-EventsScanned, EventsMatched, the run time and the query id are recorded for the evidence.
+EventsScanned, EventsMatched, the run time and the query id are recorded for the evidence. A query
+that ends without a result (FAILED, CANCELLED, TIMED_OUT, or cancelled here on timeout or over its
+limit) raises an error carrying `bytes_scanned` (its last DescribeQuery statistics), for the budget.
 """
 
 from __future__ import annotations
@@ -41,12 +43,18 @@ from .. import params as P
 from . import settings as S
 from .base import BudgetExceeded, Engine, EngineError, QueryStats
 from .converter import output_columns, rows_to_frame
-from .sql import lake_source, partition_time_filter, scope_filter
+from .sql import eventtime_filter, lake_source, scope_filter
 
 MAX_STATEMENT_CHARS = 10_000  # StartQuery QueryStatement (botocore model, max 10000)
 LAKE_USD_PER_GB = 0.005
 TERMINAL = ("FINISHED", "FAILED", "CANCELLED", "TIMED_OUT")
 _EDS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,127}$")
+
+
+def _charged(error: EngineError, scanned: int) -> EngineError:
+    # The session adds `bytes_scanned` of a failed query's error to the run's byte budget.
+    error.bytes_scanned = scanned  # type: ignore[attr-defined]
+    return error
 
 
 def event_data_store_id(value: str) -> str:
@@ -93,8 +101,11 @@ class LakeEngine(Engine):
 
     def fragments(self, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
         return {
-            "source": lake_source(P.quoted_identifier(self.event_data_store), start, end),
-            "time_filter": partition_time_filter(start, end) + scope_filter(self.accounts, self.regions),
+            # The id bare, as every documented Lake query writes it (validated: letters, digits, hyphens).
+            "source": lake_source(self.event_data_store, start, end),
+            # Lake has no delivery-day folders: the window is on eventTime alone (date_partition is
+            # synthesised from eventTime, so bounding it too would only lengthen the statement).
+            "time_filter": eventtime_filter(start, end) + scope_filter(self.accounts, self.regions),
         }
 
     def _call(self, method: str, **kwargs: Any) -> dict:
@@ -118,12 +129,13 @@ class LakeEngine(Engine):
                 return described
             if limit and scanned > limit:
                 self._cancel(query_id)
-                raise BudgetExceeded(f"Lake query {query_id} scanned {scanned:,} bytes, over max_bytes_per_query "
-                                     f"{limit:,}; it was cancelled")
+                raise _charged(BudgetExceeded(f"Lake query {query_id} scanned {scanned:,} bytes, over "
+                                              f"max_bytes_per_query {limit:,}; it was cancelled"), scanned)
             if time.monotonic() - began > self.settings["timeout"]:
                 self._cancel(query_id)
-                raise EngineError(f"Lake query {query_id} did not finish within {self.settings['timeout']:.0f} s; "
-                                  "it was cancelled (CancelQuery)")
+                message = (f"Lake query {query_id} did not finish within {self.settings['timeout']:.0f} s; "
+                           "it was cancelled (CancelQuery)")
+                raise _charged(EngineError(message), scanned)
             self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -137,6 +149,10 @@ class LakeEngine(Engine):
             token = page.get("NextToken")
             if not token:
                 return rows
+
+    def _parseable(self, sql: str) -> str:
+        """The SQL with the bare event data store id quoted: sqlglot reads a hyphenated name only quoted."""
+        return sql.replace(f"FROM {self.event_data_store}", f'FROM "{self.event_data_store}"')
 
     def execute(self, sql: str, *, columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, QueryStats]:
         if len(sql) > MAX_STATEMENT_CHARS:
@@ -155,8 +171,9 @@ class LakeEngine(Engine):
         status = described.get("QueryStatus")
         if status != "FINISHED":
             reason = described.get("ErrorMessage") or "no reason given"
-            raise EngineError(f"Lake query {query_id} {status}: {reason}")
-        frame = rows_to_frame(self._results(query_id), columns, output_columns(sql))
+            scanned = (described.get("QueryStatistics") or {}).get("BytesScanned") or 0
+            raise _charged(EngineError(f"Lake query {query_id} {status}: {reason}"), scanned)
+        frame = rows_to_frame(self._results(query_id), columns, output_columns(self._parseable(sql)))
         stats = described.get("QueryStatistics") or {}
         scanned = stats.get("BytesScanned")
         return frame, QueryStats(

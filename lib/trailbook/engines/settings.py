@@ -34,16 +34,20 @@ from typing import Any
 
 from ..errors import UsageError
 
+# The Athena table's defaults, shared with `trailbook athena ddl` so its table is the one queried.
+DEFAULT_ATHENA_DATABASE = "default"  # pyathena's default schema_name
+DEFAULT_ATHENA_TABLE = "cloudtrail"
+
 # Settings each engine understands, with their defaults (None: no default).
 SETTINGS: dict[str, dict[str, Any]] = {
     "athena": {
         "region": None,
         "profile": None,
-        "work_group": None,  # pyathena's default: the caller's primary workgroup
-        "s3_staging_dir": None,  # may be omitted when the workgroup enforces an output location
+        "work_group": None,  # None: Athena's default workgroup, primary
+        "s3_staging_dir": None,  # may be omitted when the workgroup has an output location
         "catalog": "awsdatacatalog",  # pyathena's default catalog_name
-        "database": "default",  # pyathena's default schema_name
-        "table": "cloudtrail",
+        "database": DEFAULT_ATHENA_DATABASE,
+        "table": DEFAULT_ATHENA_TABLE,
         "layout": "trail",  # trail: the S3 trail table (ddl.py); lake: a federated Lake table (aws:cloudtrail)
         "poll_interval": 0.5,  # first wait between status checks, seconds
         "max_poll_interval": 5.0,  # backoff ceiling, seconds

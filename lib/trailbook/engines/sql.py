@@ -14,7 +14,6 @@ from typing import Any
 from .. import params as P
 from .. import schema
 
-
 # Who acted, as an ARN, defined once for every query and engine (the catalog's {{ actor_arn }}):
 # the identity's ARN; for a session without one, the role it came from; root as the account's
 # root ARN; for an AWS service acting on its own, the service. A principalId is not an ARN.
@@ -25,23 +24,37 @@ ACTOR_ARN = (
 )
 
 
-def window_days(start: dt.datetime, end: dt.datetime) -> tuple[str, str]:
-    """The first and last 'yyyy/MM/dd' date partitions that overlap [start, end)."""
+# CloudTrail names and folders a log file by its delivery time, and "a log file delivered at a specific
+# time can contain records written at any point before that time" (CloudTrail User Guide). So a table
+# partitioned by the S3 folder (the Athena table) reads this many days past the window's last day;
+# the exact eventtime bounds keep the window exact. Delivery normally lags by minutes.
+LATE_DELIVERY_DAYS = 1
+
+
+def window_days(start: dt.datetime, end: dt.datetime, late_days: int = 0) -> tuple[str, str]:
+    """The first and last 'yyyy/MM/dd' date partitions that overlap [start, end), the last one
+    `late_days` later for files delivered after the window's end."""
     last = end - dt.timedelta(microseconds=1)
+    # The latest date Python holds stays the last partition (an "all time" window ends there).
+    last = last + dt.timedelta(days=min(late_days, (dt.datetime.max.replace(tzinfo=last.tzinfo) - last).days))
     return start.strftime("%Y/%m/%d"), last.strftime("%Y/%m/%d")
 
 
-def partition_time_filter(start: dt.datetime, end: dt.datetime) -> str:
+def eventtime_filter(start: dt.datetime, end: dt.datetime) -> str:
+    """The exact window on eventtime, CloudTrail's ISO-8601 text (which orders as time when compared as text)."""
+    return f"eventtime >= {P.sql_string(P.iso(start))} AND eventtime < {P.sql_string(P.iso(end))}"
+
+
+def partition_time_filter(start: dt.datetime, end: dt.datetime, late_days: int = LATE_DELIVERY_DAYS) -> str:
     """The time filter for tables partitioned like the Athena CloudTrail table.
 
-    The partition predicate prunes files; the eventtime bounds make the window exact.
-    eventtime is CloudTrail's ISO-8601 text, which orders as time when compared as text.
+    The partition predicate prunes files and reaches `late_days` past the window's end, because the
+    Athena table's date_partition is the delivery day; the eventtime bounds make the window exact.
+    Every engine renders the same text (the local store partitions by eventTime and picks its files
+    by eventTime before the query, so the extra day costs it nothing).
     """
-    first, last = window_days(start, end)
-    return (
-        f"date_partition BETWEEN {P.sql_string(first)} AND {P.sql_string(last)}"
-        f" AND eventtime >= {P.sql_string(P.iso(start))} AND eventtime < {P.sql_string(P.iso(end))}"
-    )
+    first, last = window_days(start, end, late_days)
+    return f"date_partition BETWEEN {P.sql_string(first)} AND {P.sql_string(last)} AND {eventtime_filter(start, end)}"
 
 
 def scope_filter(accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> str:
@@ -60,6 +73,7 @@ def scope_filter(accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> s
 #   applied to the native timestamp inside the subquery, so Lake scans only the window;
 # - `requestParameters`, `responseElements`, `additionalEventData` are maps on Lake (nested objects
 #   flattened to text); the reshaped columns are the original JSON, taken from `eventJson`;
+# - a map column (webIdFederationData.attributes) is TRY_CAST, so one odd value cannot fail a query;
 # - struct columns are rebuilt from `eventJson` leaf by leaf, generated from `schema.COLUMNS`;
 # - partition columns are synthesised from recipientAccountId, awsRegion and eventTime.
 
@@ -118,7 +132,9 @@ def _from_json(base: str, path: str, typ: Any, parent: str) -> str:
         row = "ROW(" + ",".join(_from_json(base, f"{path}.{_key(parent, n)}", t, n) for n, t in typ[1]) + ")"
         return row if not path else f"IF(json_extract({base},'${path}') IS NULL,NULL,CAST({row} AS {trino_type(typ)}))"
     if kind == "map":
-        return f"CAST(json_extract({base},'${path}') AS {trino_type(typ)})"
+        # TRY_CAST: a value that is not text (an object or array) makes this row's map NULL, where a
+        # CAST would fail the whole query.
+        return f"TRY_CAST(json_extract({base},'${path}') AS {trino_type(typ)})"
     if kind == "array" and isinstance(typ[1], tuple) and typ[1][0] == "struct":
         element = _from_json("r", "", typ[1], parent)
         array = f"CAST(json_extract({base},'${path}') AS ARRAY(JSON))"

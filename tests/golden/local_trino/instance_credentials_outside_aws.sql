@@ -24,7 +24,7 @@ person_ips AS (
 ),
 instance_calls AS (
     SELECT c.*,
-           regexp_like(lower(coalesce(c.useragent, '')), 'darwin/|macintosh|mac os x|mozilla/|kali|parrot') AS desktop_agent,
+           regexp_like(lower(coalesce(c.useragent, '')), 'darwin/|macintosh|mac os x|os/macos|mozilla/|kali|parrot') AS desktop_agent,
            p.sourceipaddress IS NOT NULL AS person_ip
     FROM calls c
     LEFT JOIN person_ips p ON p.sourceipaddress = c.sourceipaddress
