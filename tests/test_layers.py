@@ -25,7 +25,7 @@ LAYERS = {
     # where SQL runs, and the Athena table it runs on (DDL shares the engine's defaults)
     "engines": 3, "ddl": 3,
     # the catalog (knows the engines' names), sources resolved into stores, the findings shape
-    "catalog": 4, "sources": 4, "findings": 4,
+    "catalog": 4, "sources": 4, "findings": 4, "incidents": 4,
     "session": 5,
     "analyses": 6, "coverage": 6,
     "plots": 7,
