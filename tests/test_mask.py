@@ -111,3 +111,74 @@ def test_the_real_federation_token_event_loses_its_token():
     assert TOKEN not in json.dumps(masked)
     assert masked["responseElements"]["credentials"]["accessKeyId"] == \
         EVENT["responseElements"]["credentials"]["accessKeyId"]
+
+
+# --- Added for mutation testing (tests/mutation/survivors.md).
+
+def test_keyed_secrets_in_plain_text_keep_their_key_and_say_what_was_there():
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example secret key, 40 characters
+    assert mask.mask_text(f"aws_secret_access_key={secret} rest") == "aws_secret_access_key=[masked: secret] rest"
+    assert mask.mask_text("login password: Sup3rS3cretValue") == "login password: [masked: password]"
+
+
+def test_a_masked_json_document_keeps_its_other_text_as_written():
+    masked = mask.mask_string('{"password": "hunter22x", "note": "Grüße, 東京"}')
+    assert json.loads(masked) == {"password": "[masked: secret]", "note": "Grüße, 東京"}
+    assert "Grüße, 東京" in masked  # not \\u-escaped
+
+
+def test_placeholders_and_masked_values_in_text_are_left_as_they_are():
+    for text in ("password=REDACTED", "password: ****", "password=[masked: password]"):
+        assert mask.mask_text(text) == text
+
+
+def test_json_nested_too_deep_to_parse_is_masked_as_text_not_a_crash():
+    text = "[" * 100_000 + '"password=Sup3rS3cretValue"' + "]" * 100_000
+    masked = mask.mask_string(text)
+    assert "Sup3rS3cretValue" not in masked and "[masked: password]" in masked
+
+
+def test_a_json_document_with_nothing_to_mask_is_returned_byte_for_byte():
+    text = '{"NextToken":  "abc",   "keyName": "prod"}'  # hints (token, key), but no secret
+    assert mask.mask_string(text) == text
+
+
+def test_an_ordinary_name_value_pair_is_kept():
+    pairs = [{"name": "PATH", "value": "/usr/local/bin:/usr/bin"}, {"Name": "LOG_LEVEL", "Value": "debug"}]
+    assert mask.mask_value(pairs) == pairs
+
+
+def test_a_passphrase_in_a_json_text_cell_is_masked():
+    masked = mask.mask_string('{"passphrase": "correct horse battery staple"}')
+    assert "correct horse" not in masked
+
+
+def test_every_kind_of_cell_is_masked_whatever_the_column_order():
+    import numpy as np
+
+    frame = pd.DataFrame({
+        "event_count": [1],  # a non-text column first must not end the scan
+        "event_names": [np.array(["x " + TOKEN], dtype=object)],  # DuckDB returns lists as arrays
+        "additionaleventdata": [{"password": "hunter22x"}],  # and structs as dicts
+    })
+    masked = mask.mask_frame(frame)
+    assert TOKEN[:30] not in str(masked["event_names"][0])
+    assert masked["additionaleventdata"][0] == {"password": "[masked: secret]"}
+
+
+def test_hits_are_frozen_records():
+    import dataclasses
+
+    hit = mask.Hit("secret", "x")
+    assert {hit} == {mask.Hit("secret", "x")}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hit.kind = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("key", ["SecretAccessKey", "password", "passwd", "pwd", "passphrase", "MasterUserPassword",
+                                 "privateKey", "sessionToken", "apiKey", "token", "SecretString",
+                                 "ConnectionString", "db_password", "client-secret"])
+def test_every_secret_key_name_is_masked_inside_json_text(key):
+    # Key names from the masking rule's list, spelled as CloudTrail and SDKs spell them.
+    masked = mask.mask_string(json.dumps({key: "hunter2-but-longer"}))
+    assert "hunter2" not in masked, key

@@ -176,8 +176,9 @@ def _holds_secret(value: Any) -> bool:
     return isinstance(value, (dict, list)) and bool(value)
 
 
-# Cheap test before the regexes: most cells hold none of these.
-_HINTS = re.compile(r"(?i)secret|passw|pwd|token|key|credential|auth|IQoJ|FwoG|FQoG|AQoDYXdz|AQoEXAMPLE|"
+# Cheap test before the regexes: most cells hold none of these. Every word of _SECRET_KEY must be
+# matched here, or a JSON text cell skips key masking.
+_HINTS = re.compile(r"(?i)secret|passw|passphrase|pwd|token|key|credential|auth|IQoJ|FwoG|FQoG|AQoDYXdz|AQoEXAMPLE|"
                     r"eyJ|gh[pousr]_|xox[abprs]-|connection|[A-Za-z0-9/+]{40}")
 
 
