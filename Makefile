@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test venv lab bench clean
+.PHONY: demo test venv lab bench clean mutate
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ lab: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+
+# Mutation testing (slow; not part of `make test`): tests/mutation/README.md. Narrow it with
+# `make mutate MODULES="params mask" QUERIES="console_brute_force"`; the score is tests/mutation/score.md.
+mutate: $(VENV)/.installed
+	$(PY) -m pip install --quiet 'cosmic-ray==8.7.0'
+	$(PY) tests/mutation/run_modules.py $(MODULES)
+	$(PY) tests/mutation/catalog_mutants.py $(QUERIES)
 
 clean:
 	rm -rf $(VENV) demo reports

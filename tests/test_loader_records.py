@@ -177,3 +177,90 @@ def test_records_that_is_not_a_list_names_its_type(tmp_path, value, name):
     path.write_text(json.dumps({"Records": value}), encoding="utf-8")
     read = loader.read_file(path)
     assert read.is_bad and read.error == f"not CloudTrail: Records is a {name}, not a list"
+
+
+# --- Added for mutation testing (tests/mutation/survivors.md).
+
+@pytest.mark.parametrize("given, expected", [
+    ("2025-06-01T10:00:00.000Z", "2025-06-01T10:00:00Z"),  # Logstash writes milliseconds
+    ("2025-06-01T10:00:00.123456789z", "2025-06-01T10:00:00Z"),  # nanoseconds, lower-case zone
+    ("2025-06-01 10:00:00", "2025-06-01T10:00:00Z"),  # no zone: CloudTrail writes UTC
+    ("2025-06-01T10:00:00+0130", "2025-06-01T08:30:00Z"),  # offset without a colon
+])
+def test_fractions_missing_zones_and_compact_offsets(given, expected):
+    assert loader.normalise_event_time(given) == expected
+
+
+def test_exactly_one_day_after_now_is_still_accepted(monkeypatch):
+    from trailbook.loader import times
+
+    frozen = datetime(2030, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(times, "datetime", FrozenDatetime)
+    monkeypatch.setattr(times, "_latest", (-1, ""))
+    assert loader.normalise_event_time("2030-01-02T12:00:00Z") == "2030-01-02T12:00:00Z"
+    with pytest.raises(loader.BadRecord, match="more than a day in the future"):
+        loader.normalise_event_time("2030-01-02T12:00:01Z")
+
+
+def test_offset_minutes_must_be_under_60():
+    # java.time (so Athena) accepts any offset minute 00-59 and nothing above.
+    assert loader.normalise_event_time("2025-06-01T10:00:00+00:59") == "2025-06-01T09:01:00Z"
+    with pytest.raises(loader.BadRecord, match="not a real UTC offset"):
+        loader.normalise_event_time("2025-06-01T10:00:00+05:75")
+
+
+def test_the_content_id_covers_every_field_but_the_event_id():
+    # Two events differing in any one field are two events, whatever the field's name sorts like.
+    one = loader.normalise_record(_event(eventID=None, awsRegion="us-east-1"))
+    two = loader.normalise_record(_event(eventID=None, awsRegion="eu-west-1"))
+    assert one["eventID"] != two["eventID"]
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"userIdentity": ["not", "an", "object"]}, "userIdentity is a list, not an object"),
+    ({"resources": {"arn": "x"}}, "resources is a dict, not a list"),
+    ({"resources": ["arn:aws:s3:::b"]}, "resources[0] is a str, not an object"),
+])
+def test_values_that_cannot_take_their_column_type_are_bad_records(fields, reason):
+    import re
+
+    with pytest.raises(loader.BadRecord, match=re.escape(reason)):
+        loader.normalise_record(_event(**fields))
+
+
+def test_logstash_timestamp_stands_in_only_for_a_missing_event_time():
+    logstash = {**_event(eventTime=None), "@timestamp": "2025-06-02T08:00:00.000Z"}
+    assert loader.normalise_record(logstash)["eventTime"] == "2025-06-02T08:00:00Z"
+    both = {**_event(), "@timestamp": "2025-06-02T08:00:00.000Z"}
+    assert loader.normalise_record(both)["eventTime"] == "2025-06-01T10:00:00Z"
+
+
+def test_logstash_bookkeeping_keys_are_dropped_and_the_rest_kept():
+    record = loader.normalise_record({"@version": "1", **_event(eventID="e-9")})
+    assert "@version" not in record and record["eventName"] == "ConsoleLogin" and record["eventID"] == "e-9"
+
+
+@pytest.mark.parametrize("name", ["", 5, None])
+def test_an_event_name_must_be_non_empty_text(name):
+    with pytest.raises(loader.BadRecord, match="no eventName"):
+        loader.normalise_record({**_event(), "eventName": name})
+
+
+@pytest.mark.parametrize("identity, reason", [
+    ({"type": "IAMUser", "Type": "Root"}, "userIdentity.Type appears twice"),
+    ({"type": "IAMUser", "sessionContext": ["x"]}, "userIdentity.sessionContext is a list, not an object"),
+])
+def test_struct_fields_are_checked_inside(identity, reason):
+    with pytest.raises(loader.BadRecord, match=reason):
+        loader.normalise_record(_event(userIdentity=identity))
+
+
+def test_a_null_nested_object_is_accepted():
+    record = loader.normalise_record(_event(userIdentity={"type": "IAMUser", "sessionContext": None}))
+    assert record["userIdentity"]["sessionContext"] is None

@@ -119,3 +119,94 @@ def test_bool_and_int_strictness():
         P.coerce("int", True)
     with pytest.raises(P.ParameterError):
         P.coerce("int", 1.5)
+
+
+# --- Added for mutation testing (tests/mutation/survivors.md): each pins a behaviour a mutant changed.
+
+def test_string_length_limit_is_athenas_1024_inclusive():
+    # Athena's documented limit for one execution parameter is 1,024 characters: that length is allowed.
+    assert P.coerce("string", "a" * 1024) == "a" * 1024
+    with pytest.raises(P.ParameterError, match="longer than 1024"):
+        P.coerce("string", "a" * 1025)
+
+
+def test_identifiers_are_validated_and_quoted_by_doubling():
+    assert P.identifier("security_logs", "database") == "security_logs"
+    assert P.identifier("aws:cloudtrail", "catalog") == "aws:cloudtrail"
+    for bad in ("-x", "a b", 'a"b', "", 7):
+        with pytest.raises(P.ParameterError):
+            P.identifier(bad, "database")
+    assert P.quoted_identifier("db", 'we"ird') == '"db"."we""ird"'
+
+
+def test_relative_timestamps_add_as_well_as_subtract():
+    now = dt.datetime(2026, 11, 29, 6, 0, 0, tzinfo=UTC)
+    assert P.parse_timestamp("now+3h", now=now) == dt.datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)
+    assert P.parse_timestamp("+90m", now=now) == dt.datetime(2026, 11, 29, 7, 30, 0, tzinfo=UTC)
+
+
+def test_floats_must_be_finite():
+    assert P.coerce("float", "1.5") == 1.5
+    for bad in ("nan", "inf", "-inf"):
+        with pytest.raises(P.ParameterError, match="finite"):
+            P.coerce("float", bad)
+
+
+def test_type_names_and_malformed_list_types():
+    names = P.type_names()
+    assert {"string", "int", "timestamp", "list[string]", "list[account_id]"} <= set(names)
+    assert "list[timestamp]" not in names
+    assert P.is_known_type("list[string]") and P.is_known_type("list[int]")
+    for bad in ("list[timestamp]", "list[nonsense]", "list(string]", "lists[int]", "list[int"):
+        assert not P.is_known_type(bad), bad
+    with pytest.raises(P.ParameterError, match="unknown parameter type"):
+        P.coerce("list(string]", "a")
+
+
+def test_param_maximum_is_inclusive_and_enforced():
+    threshold = P.Param("threshold", "int", "failures", minimum=1, maximum=100)
+    assert threshold.coerce(100) == 100
+    with pytest.raises(P.ParameterError, match="maximum"):
+        threshold.coerce(101)
+
+
+def test_bools_read_both_ways_and_render_as_sql_booleans():
+    for text in ("false", "no", "0", "False"):
+        assert P.coerce("bool", text) is False
+    for text in ("true", "yes", "1"):
+        assert P.coerce("bool", text) is True
+    with pytest.raises(P.ParameterError, match="true or false"):
+        P.coerce("bool", "maybe")
+    assert P.render("bool", True) == "TRUE"
+    assert P.render("bool", False) == "FALSE"
+
+
+def test_param_minimum_is_inclusive():
+    threshold = P.Param("threshold", "int", "failures", minimum=1, maximum=100)
+    assert threshold.coerce(1) == 1
+
+
+def test_a_float_that_is_not_a_number_is_a_parameter_error():
+    with pytest.raises(P.ParameterError, match="expected a number"):
+        P.coerce("float", "abc")
+
+
+def test_a_float_of_the_wrong_type_is_a_parameter_error():
+    with pytest.raises(P.ParameterError, match="expected a number"):
+        P.coerce("float", [1.5])
+
+
+def test_a_number_given_for_a_string_parameter_is_its_text():
+    # papermill and YAML hand over numbers; a string parameter reads them as their text.
+    assert P.coerce("string", 42) == "42"
+
+
+def test_parameter_declarations_are_frozen_records():
+    import dataclasses
+
+    param = P.Param("threshold", "int", "failures", minimum=1)
+    assert {param} == {P.Param("threshold", "int", "failures", minimum=1)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        param.minimum = 0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        P.SCALARS["int"].name = "x"  # type: ignore[misc]

@@ -236,3 +236,195 @@ def test_nested_objects_given_as_json_text_are_read_like_objects():
     # CloudTrail Lake keeps requestParameters as a map of text: nested objects arrive as JSON strings.
     text = {"queueUrl": "q", "attributes": json.dumps({"Policy": json.dumps(policy("*"))})}
     assert R.worst(event("sqs.amazonaws.com", "SetQueueAttributes", text)[2]) == R.PUBLIC
+
+
+# --- Added for mutation testing (tests/mutation/survivors.md); levels stated by hand from IAM's grammar.
+
+def test_a_negated_set_operator_does_not_limit():
+    # ForAnyValue:StringNotEquals is a negated operator: a request without the key passes it.
+    doc = policy("*", {"ForAnyValue:StringNotEquals": {"aws:PrincipalAccount": [OWN]}})
+    assert R.worst(R.grants_of_policy(doc, TRUST)) == R.PUBLIC
+
+
+def test_a_condition_naming_only_you_wins_whatever_the_order():
+    # Every condition must hold, so one that names only your organization keeps outsiders out.
+    for condition in ({"StringEquals": {"aws:SourceAccount": OTHER, "aws:PrincipalOrgID": OWN_ORG}},
+                      {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG, "aws:SourceAccount": OTHER}}):
+        assert R.grants_of_policy(policy("*", condition), TRUST) == [], condition
+
+
+def test_a_service_principal_limited_by_network_is_still_trusted():
+    # A service principal is trusted unless a condition names a foreign account; a network limit does not.
+    doc = policy({"Service": "sns.amazonaws.com"}, {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})
+    assert R.grants_of_policy(doc, TRUST) == []
+
+
+def test_a_malformed_acl_grant_does_not_hide_the_grants_after_it():
+    params = {"bucketName": "b", "AccessControlPolicy": {"Owner": {"ID": "owner"}, "AccessControlList": {"Grant": [
+        "junk",
+        {"Grantee": {"URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"},
+    ]}}}
+    _, _, grants = event("s3.amazonaws.com", "PutBucketAcl", params)
+    assert R.worst(grants) == R.PUBLIC
+
+
+def test_an_unknown_principal_kind_is_never_trusted_as_a_service():
+    # Only the Service key names an AWS service; any other key with a service-like value is not one.
+    assert R.grants_of_policy(policy({"Weird": "ec2.amazonaws.com"}), TRUST) != []
+
+
+def test_a_not_principal_statement_limited_to_your_organization_grants_nothing():
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER}:root"}, "Action": "s3:GetObject",
+        "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}}]}
+    assert R.grants_of_policy(doc, TRUST) == []
+
+
+def test_an_open_ip_range_is_skipped_and_the_conditions_after_it_still_count():
+    condition = {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}, "StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}
+    assert R.grants_of_policy(policy("*", condition), TRUST) == []
+
+
+def test_a_foreign_organization_reason_names_only_the_foreign_one():
+    condition = {"StringEquals": {"aws:PrincipalOrgID": [OWN_ORG, OTHER_ORG]}}
+    [grant] = R.grants_of_policy(policy("*", condition), TRUST)
+    assert grant.level == R.EXTERNAL and OTHER_ORG in grant.reason and OWN_ORG not in grant.reason
+
+
+def test_an_unknown_principal_key_naming_a_foreign_account_is_external():
+    [grant] = R.grants_of_policy(policy({"Weird": f"arn:aws:iam::{OTHER}:root"}), TRUST)
+    assert grant.level == R.EXTERNAL
+
+
+def test_event_names_lists_policy_and_grant_calls():
+    names = R.event_names()
+    for pair in (("s3.amazonaws.com", "PutBucketPolicy"), ("iam.amazonaws.com", "UpdateAssumeRolePolicy"),
+                 ("kms.amazonaws.com", "CreateGrant"), ("lambda.amazonaws.com", "AddPermission"),
+                 ("s3.amazonaws.com", "PutBucketAcl")):
+        assert pair in names, pair
+    assert names == sorted(set(names))
+
+
+def test_grants_are_frozen_records():
+    import dataclasses
+
+    [grant] = R.grants_of_policy(policy("*"), TRUST)
+    assert {grant} == {grant}  # hashable
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        grant.level = R.UNVERIFIED  # type: ignore[misc]
+
+
+def test_a_foreign_account_reason_names_only_the_foreign_one():
+    [grant] = R.grants_of_policy(policy("*", {"StringEquals": {"aws:SourceAccount": [OWN, OTHER]}}), TRUST)
+    assert grant.level == R.EXTERNAL and OTHER in grant.reason and OWN not in grant.reason
+
+
+def test_your_organization_wins_over_a_network_limit_listed_first():
+    condition = {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}, "StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}
+    assert R.grants_of_policy(policy("*", condition), TRUST) == []
+
+
+def test_a_statement_without_an_effect_grants_nothing():
+    doc = {"Statement": [{"Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}
+    assert R.grants_of_policy(doc, TRUST) == []
+
+
+def test_a_not_principal_statement_limited_by_network_is_unverified():
+    doc = {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": OTHER}, "Action": "s3:GetObject",
+                          "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}
+    assert R.worst(R.grants_of_policy(doc, TRUST)) == R.UNVERIFIED
+
+
+def test_an_acl_grant_to_any_other_canonical_user_is_unverified():
+    for grantee_id in ("0" * 64, "f" * 64):  # below and above the owner's id
+        params = {"bucketName": "b", "AccessControlPolicy": {"Owner": {"ID": "8" * 64}, "AccessControlList": {
+            "Grant": [{"Grantee": {"ID": grantee_id}, "Permission": "READ"}]}}}
+        _, _, grants = event("s3.amazonaws.com", "PutBucketAcl", params)
+        assert R.worst(grants) == R.UNVERIFIED, grantee_id
+
+
+def test_sqs_add_permission_for_a_foreign_account_is_external():
+    params = {"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/q", "label": "x",
+              "aWSAccountIds": [OTHER], "actions": ["SendMessage"]}
+    kind, _, grants = event("sqs.amazonaws.com", "AddPermission", params)
+    assert kind == "sqs_queue" and R.worst(grants) == R.EXTERNAL
+
+
+def test_a_wildcard_account_in_an_arn_is_no_account():
+    assert R.account_of("arn:aws:iam::*:root") is None
+    assert R.account_of(f"arn:aws:iam::{OTHER}:root") == OTHER
+
+
+@pytest.mark.parametrize("condition", [
+    {"Null": {"aws:PrincipalOrgID": "false"}},  # says a key is present, not whose
+    {"Bool": {"aws:SecureTransport": "true"}},
+])
+def test_null_and_bool_conditions_do_not_limit(condition):
+    assert R.worst(R.grants_of_policy(policy("*", condition), TRUST)) == R.PUBLIC
+
+
+@pytest.mark.parametrize("first", [
+    {"StringNotEquals": {"aws:PrincipalAccount": OTHER}},  # negated: skipped
+    {"StringLike": "not a block"},  # malformed: skipped
+    {"StringEquals": {"aws:SourceAccount": "*"}},  # a wildcard value: skipped
+])
+def test_a_skipped_condition_does_not_hide_the_ones_after_it(first):
+    condition = {**first, "ForAnyValue:StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}
+    assert R.grants_of_policy(policy("*", condition), TRUST) == []
+
+
+def test_an_empty_principal_is_not_everyone():
+    assert R.worst(R.grants_of_policy(policy({"AWS": ""}), TRUST)) == R.UNVERIFIED
+
+
+def test_identity_provider_reasons_say_whether_the_provider_is_yours_or_public():
+    [own] = R.grants_of_policy(policy({"Federated": f"arn:aws:iam::{OTHER}:oidc-provider/example.com"}), TRUST)
+    [public] = R.grants_of_policy(policy({"Federated": "cognito-identity.amazonaws.com"}), TRUST)
+    assert "an identity provider" in own.reason and "public identity provider" in public.reason
+
+
+def test_a_deny_statement_does_not_hide_the_allow_after_it():
+    doc = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"},
+                         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}
+    assert R.worst(R.grants_of_policy(doc, TRUST)) == R.PUBLIC
+
+
+def test_a_grant_quotes_its_statement_as_compact_json_with_sorted_keys():
+    doc = {"Statement": [{"Resource": "*", "Principal": "*", "Effect": "Allow", "Action": "s3:GetObject"}]}
+    [grant] = R.grants_of_policy(doc, TRUST)
+    assert grant.statement == '{"Action":"s3:GetObject","Effect":"Allow","Principal":"*","Resource":"*"}'
+
+
+def test_a_not_principal_statement_limited_to_a_foreign_account_is_external():
+    doc = {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": OWN}, "Action": "s3:GetObject",
+                          "Condition": {"StringEquals": {"aws:SourceAccount": OTHER}}}]}
+    assert R.worst(R.grants_of_policy(doc, TRUST)) == R.EXTERNAL
+
+
+def test_add_permission_actions_are_read_from_either_parameter():
+    for params in ({"aWSAccountIds": [OTHER], "actions": ["SendMessage"]},
+                   {"aWSAccountId": [OTHER], "actionName": ["SendMessage"]}):
+        [grant] = event("sqs.amazonaws.com", "AddPermission", {"queueUrl": "q", **params})[2]
+        assert grant.actions == ("SendMessage",), params
+
+
+def test_trust_is_a_frozen_record():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TRUST.accounts = frozenset()  # type: ignore[misc]
+    assert {TRUST} == {R.Trust.of([OWN, OWN2], [OWN_ORG])}
+
+
+def test_a_not_principal_statement_does_not_hide_the_statements_after_it():
+    doc = {"Statement": [
+        {"Effect": "Allow", "NotPrincipal": {"AWS": OWN}, "Action": "s3:GetObject",
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": OWN_ORG}}},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}
+    assert R.worst(R.grants_of_policy(doc, TRUST)) == R.PUBLIC
+
+
+def test_lambda_permission_for_a_service_without_conditions_is_trusted():
+    params = {"functionName": "f", "statementId": "s", "action": "lambda:InvokeFunction",
+              "principal": "events.amazonaws.com"}
+    assert event("lambda.amazonaws.com", "AddPermission20150331v2", params)[2] == []

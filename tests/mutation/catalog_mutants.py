@@ -1,0 +1,254 @@
+"""Catalog mutation: does some fixture notice when one condition of a detection is negated or dropped?
+
+    python tests/mutation/catalog_mutants.py [query ...]      (default: DEFAULT_QUERIES; `all` for every one)
+
+For each query, the SQL template is parsed with sqlglot (placeholders stand in as identifiers), and
+for each condition of each WHERE and HAVING, one at a time: a conjunct of the top-level AND chain is
+negated and dropped, and each alternative of an OR is dropped. The mutant runs on the query's
+match and no-match fixtures (tests/fixtures/queries/<name>/) on the local engine, judged exactly as
+tests/test_queries.py judges the real query. Killed: some fixture fails; survived: all pass, so no
+fixture pins that condition. The unmutated round trip through sqlglot must pass first.
+Results: tests/mutation/results/catalog.md and catalog.json, and the table in score.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/, for conftest's helpers
+sys.path.insert(0, str(HERE))
+
+from score import RESULTS, equivalents, write_score  # noqa: E402
+
+from conftest import QUERY_FIXTURES, local_session  # noqa: E402
+from trailbook.catalog import Query, load_catalog  # noqa: E402
+from trailbook.contract import MAX_EVENT_IDS  # noqa: E402
+
+DEFAULT_QUERIES = (
+    "console_brute_force", "console_password_spray", "console_login_without_mfa", "root_activity",
+    "resource_policy_external_access", "cloudtrail_logging_disabled", "guardduty_disabled",
+    "iam_admin_policy_granted", "access_key_created_then_used", "key_new_source_ip", "ssm_command_many_instances",
+    "security_group_open_to_world", "secrets_bulk_retrieval", "long_term_key_session_token",
+)
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_STAND_IN = re.compile(r"__tb_([A-Za-z0-9_]+?)__")
+DIALECT = "trino"
+
+
+@dataclasses.dataclass
+class Mutant:
+    where: str  # the CTE (or `main`) holding the condition
+    kind: str  # negate | drop | drop-alternative
+    condition: str
+    sql: str  # the mutated template
+    verdict: str = ""  # killed (by which fixture) | survived | error
+
+
+def to_tree(template: str) -> exp.Expression:
+    return sqlglot.parse_one(_PLACEHOLDER.sub(lambda m: f"__tb_{m.group(1)}__", template), read=DIALECT)
+
+
+def to_template(tree: exp.Expression) -> str:
+    return _STAND_IN.sub(lambda m: "{{ " + m.group(1) + " }}", tree.sql(dialect=DIALECT, pretty=True)) + "\n"
+
+
+def _text(node: exp.Expression) -> str:
+    return _STAND_IN.sub(lambda m: "{{ " + m.group(1) + " }}", node.sql(dialect=DIALECT))
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    node = node.unnest()
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _disjuncts(node: exp.Expression) -> list[exp.Expression]:
+    node = node.unnest()
+    if isinstance(node, exp.Or):
+        return _disjuncts(node.left) + _disjuncts(node.right)
+    return [node]
+
+
+def _join(parts: list[exp.Expression], op: type[exp.Connector]) -> exp.Expression:
+    out = parts[0].copy()
+    for part in parts[1:]:
+        out = op(this=exp.Paren(this=out), expression=exp.Paren(this=part.copy()))
+    return out
+
+
+def _is_time_filter(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Column) and node.name == "__tb_time_filter__"
+
+
+def _owner(node: exp.Expression) -> str:
+    cte = node.find_ancestor(exp.CTE)
+    return cte.alias if cte is not None else "main"
+
+
+def _clauses(tree: exp.Expression) -> list[exp.Expression]:
+    """WHERE and HAVING clauses, and aggregate FILTERs inside them; not a FILTER that only shapes an output column."""
+    out = []
+    for clause in tree.find_all(exp.Where, exp.Having):
+        if isinstance(clause.parent, exp.Filter) and clause.parent.find_ancestor(exp.Where, exp.Having) is None:
+            continue
+        out.append(clause)
+    return out
+
+
+def mutants(template: str) -> Iterator[Mutant]:
+    """Every one-condition mutant of a query's WHERE and HAVING clauses."""
+    base = to_tree(template)
+    clauses = _clauses(base)
+    for index in range(len(clauses)):
+        conj = _conjuncts(clauses[index].this)
+        for i, cond in enumerate(conj):
+            if _is_time_filter(cond):
+                continue
+            text = _text(cond)
+            negated = [c if j != i else exp.Not(this=exp.Paren(this=c.copy())) for j, c in enumerate(conj)]
+            yield _build(base, index, _join(negated, exp.And), "negate", text)
+            rest = [c for j, c in enumerate(conj) if j != i]
+            yield _build(base, index, _join(rest, exp.And) if rest else exp.true(), "drop", text)
+            alts = _disjuncts(cond)
+            for k in range(len(alts) if len(alts) > 1 else 0):
+                kept = _join([a for m, a in enumerate(alts) if m != k], exp.Or)
+                swapped = [c if j != i else kept for j, c in enumerate(conj)]
+                yield _build(base, index, _join(swapped, exp.And), "drop-alternative",
+                             f"{_text(alts[k])}  (of {text})")
+
+
+def _build(base: exp.Expression, index: int, condition: exp.Expression, kind: str, text: str) -> Mutant:
+    tree = base.copy()
+    clause = _clauses(tree)[index]
+    owner = _owner(clause)
+    clause.set("this", condition)
+    return Mutant(owner, kind, text, to_template(tree))
+
+
+def _params(name: str, case: str) -> dict:
+    path = QUERY_FIXTURES / name / "params.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    if case in data and isinstance(data[case], dict):
+        return dict(data[case])
+    return {k: v for k, v in data.items() if k not in ("match", "nomatch")}
+
+
+def _fixture_fails(session, query: Query, case: str, params: dict) -> str | None:
+    """Why `case` fails for this query text (as tests/test_queries.py judges), or None when it passes."""
+    session.catalog[query.name] = query
+    rows = session.run(query.name, **params)
+    if case == "nomatch":
+        return f"nomatch: {len(rows)} rows" if len(rows) else None
+    if not len(rows):
+        return "match: no rows"
+    if query.is_detection:
+        for ids, count in zip(rows["event_ids"], rows["event_count"], strict=True):
+            if count <= MAX_EVENT_IDS and len(set(ids)) != count:
+                return f"match: {count} counted, {len(set(ids))} listed"
+    expected = QUERY_FIXTURES / query.name / "expect_event_ids.json"
+    if expected.exists() and "event_ids" in rows:
+        missing = set(json.loads(expected.read_text())) - {i for ids in rows["event_ids"] for i in ids}
+        if missing:
+            return f"match: expected eventIDs missing {sorted(missing)}"
+    return None
+
+
+def judge(name: str, catalog: dict[str, Query], tmp: Path) -> tuple[list[Mutant], str | None]:
+    """All mutants of one query with verdicts; or a reason the query could not be mutated."""
+    query = catalog[name]
+    sessions = {}
+    for case in ("match", "nomatch"):
+        params = _params(name, case)
+        records = json.loads((QUERY_FIXTURES / name / f"{case}.json").read_text())
+        session = local_session(records, tmp / case, start=params.pop("start"), end=params.pop("end"),
+                                catalog=catalog)
+        sessions[case] = (session, params)
+    try:
+        roundtrip = dataclasses.replace(query, sql=to_template(to_tree(query.sql)))
+    except sqlglot.errors.SqlglotError as exc:
+        return [], f"does not parse: {exc}"
+    for case, (session, params) in sessions.items():
+        why = _fixture_fails(session, roundtrip, case, params)
+        if why:
+            return [], f"the unmutated round trip through sqlglot fails its fixtures ({why})"
+    found = list(mutants(query.sql))
+    for mutant in found:
+        mutated = dataclasses.replace(query, sql=mutant.sql)
+        try:
+            reasons = [r for case, (s, p) in sessions.items() if (r := _fixture_fails(s, mutated, case, dict(p)))]
+        except Exception as exc:  # a mutant that cannot run is noticed by every test run
+            mutant.verdict = f"killed (error: {str(exc).splitlines()[0][:80]})"
+            continue
+        mutant.verdict = f"killed ({'; '.join(reasons)})" if reasons else "survived"
+    for session, _ in sessions.values():
+        session.close()
+    return found, None
+
+
+def report(results: dict[str, tuple[list[Mutant], str | None]]) -> None:
+    """Merge this run into results/catalog.json (queries not run keep their last result); rewrite catalog.md."""
+    path = RESULTS / "catalog.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for name, (found, problem) in results.items():
+        data[name] = {"problem": problem, "mutants": [
+            {"where": m.where, "kind": m.kind, "condition": m.condition, "verdict": m.verdict} for m in found]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    equiv = equivalents()
+    lines = ["# Catalog mutation results", "",
+             "Generated by tests/mutation/catalog_mutants.py. Verdicts on survivors: ../survivors.md.", ""]
+    for name, entry in sorted(data.items()):
+        lines += [f"## {name}", ""]
+        if entry["problem"]:
+            lines += [f"not mutated: {entry['problem']}", ""]
+            continue
+        found = entry["mutants"]
+        killed = sum(m["verdict"].startswith("killed") for m in found)
+        lines += [f"{killed}/{len(found)} killed", "",
+                  "| id | where | mutation | condition | verdict |", "|---|---|---|---|---|"]
+        for i, m in enumerate(found):
+            cond = m["condition"].replace("|", "\\|").replace("\n", " ")
+            verdict = m["verdict"].replace("|", "/")
+            if verdict == "survived" and f"catalog:{name}#{i}" in equiv:
+                verdict = f"survived, equivalent: {equiv[f'catalog:{name}#{i}']}"
+            lines.append(f"| catalog:{name}#{i} | {m['where']} | {m['kind']} | `{cond}` | {verdict} |")
+        lines.append("")
+    (RESULTS / "catalog.md").write_text("\n".join(lines), encoding="utf-8")
+    write_score(HERE / "score.md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("queries", nargs="*", help="query names; `all` for the whole catalog")
+    args = parser.parse_args(argv)
+    catalog = load_catalog()
+    names = sorted(catalog) if args.queries == ["all"] else (args.queries or list(DEFAULT_QUERIES))
+    unknown = sorted(set(names) - set(catalog))
+    if unknown:
+        print(f"unknown query name(s) {unknown}", file=sys.stderr)
+        return 2
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="trailbook-catalog-mutants-") as tmp:
+        for name in names:
+            results[name] = judge(name, catalog, Path(tmp) / name)
+            found, problem = results[name]
+            survived = sum(m.verdict == "survived" for m in found)
+            print(f"{name}: {problem or f'{len(found) - survived}/{len(found)} killed'}", flush=True)
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
