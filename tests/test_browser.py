@@ -1,8 +1,18 @@
-"""A real browser: headless Chromium opens the run's index.html and one report, checks the DOM, takes screenshots."""
+"""A real browser: headless Chromium opens a run's pages, checks the DOM and the layout, takes screenshots.
+
+Two runs: a fixture notebook (fast), and every notebook over the demo (slow: minutes), on which
+the index and every page are checked at 1400 px: no horizontal overflow, no NaN, NaT or "…" in a
+table cell, every image with alt text, the scope and logging-gap sections, and the demo's
+CloudTrail gap (from the demo's own ground truth). Screenshots go to the run directory's
+screenshots/ folder; the run itself lives in pytest's temporary directory. Set
+TRAILBOOK_BROWSER_RUN to an existing run directory to check that one instead of running the demo.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -77,4 +87,126 @@ def test_report_renders_title_findings_plot_and_no_code(run, tmp_path):
 
         pixels = imread(shot)
         assert pixels.shape[:2] == (1600, 1200)
+        assert pixels[..., :3].std() > 0.05  # not a blank page
+
+
+# --- every page of a demo run ---------------------------------------------------------------
+
+WIDTH = 1400
+# Runs after load: measures the layout and writes the result into the page for --dump-dom.
+PROBE = """<script>window.addEventListener('load', function () {
+  var cells = [].slice.call(document.querySelectorAll('td'));
+  var tables = [].slice.call(document.querySelectorAll('table'));
+  var gaps = document.getElementById('logging-gaps');
+  var result = {
+    scrollWidth: document.documentElement.scrollWidth,
+    wideTables: tables.filter(function (t) { return t.getBoundingClientRect().right > %d + 0.5; })
+      .map(function (t) { return (t.className || 'table') + ' ' + Math.round(t.getBoundingClientRect().right); }),
+    badCells: cells.map(function (c) { return c.textContent; })
+      .filter(function (t) { return /\\bNaN\\b|\\bNaT\\b|\u2026/.test(t); }).slice(0, 5),
+    unpaged: tables.filter(function (t) {
+      var rows = t.tBodies.length ? [].slice.call(t.tBodies[0].rows) : [];
+      return rows.length > 25 && rows.filter(function (r) { return r.offsetParent !== null; }).length > 25;
+    }).length,
+    images: document.images.length,
+    noAlt: [].filter.call(document.images, function (i) { return !(i.getAttribute('alt') || '').trim(); }).length,
+    scope: !!document.getElementById('scope'),
+    scope_text: document.getElementById('scope') ? document.getElementById('scope').innerText : '',
+    gaps: gaps ? gaps.innerText : null
+  };
+  var out = document.createElement('pre');
+  out.id = 'tb-probe';
+  out.textContent = JSON.stringify(result);
+  document.body.appendChild(out);
+});</script>"""
+
+
+def probe(page: Path, tmp_path: Path) -> dict:
+    """Open a copy of the page with the probe added; the page's own files are not touched."""
+    copy = page.parent / f".probe-{page.name}"
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE % WIDTH + "</body>"), encoding="utf-8")
+    try:
+        dom = chromium(tmp_path, "--dump-dom", "--virtual-time-budget=10000", f"--window-size={WIDTH},1000",
+                       copy.as_uri())
+    finally:
+        copy.unlink()
+    found = re.search(r'<pre id="tb-probe">(.*?)</pre>', dom, re.S)
+    assert found, f"{page.name}: the probe did not run"
+    import html
+
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, demo_dir) -> tuple[Path, dict]:
+    manifest = json.loads((demo_dir / "demo_manifest.json").read_text())
+    given = os.environ.get("TRAILBOOK_BROWSER_RUN")
+    if given:
+        return Path(given), manifest
+    root = tmp_path_factory.mktemp("browser-demo")
+    window = manifest["window"]
+    result = reports.run_report("all", engine="local", start=window["detection_start"], end=window["detection_end"],
+                                out_dir=root / "out", progress=False,
+                                params={"source": str(demo_dir / "cloudtrail"), "store": str(root / "store")})
+    assert result.run_dir is not None and not result.failed, [n.error for n in result.failed]
+    return result.run_dir, manifest
+
+
+def _pages(run_dir: Path) -> list[Path]:
+    pages = sorted(p for p in run_dir.glob("*.html") if not p.name.startswith("."))
+    assert run_dir / "index.html" in pages and len(pages) >= 5, pages  # the index and the four notebooks
+    return pages
+
+
+def test_every_demo_page_fits_1400px_has_clean_cells_and_alt_text(demo_run, tmp_path):
+    run_dir, _ = demo_run
+    problems = {}
+    for page in _pages(run_dir):
+        found = probe(page, tmp_path)
+        bad = {k: found[k] for k in ("wideTables", "badCells", "unpaged") if found[k]}  # unpaged: long, no pages
+        if found["scrollWidth"] > WIDTH:
+            bad["scrollWidth"] = found["scrollWidth"]
+        if found["noAlt"]:
+            bad["images without alt"] = found["noAlt"]
+        if bad:
+            problems[page.name] = bad
+    assert not problems
+
+
+def _whole_hours(gap: dict) -> tuple[str, str]:
+    """The first and the end of the whole UTC hours inside a gap, as the page writes times."""
+    start = dt.datetime.fromisoformat(gap["start"].replace("Z", "+00:00"))
+    end = dt.datetime.fromisoformat(gap["end"].replace("Z", "+00:00"))
+    first = start.replace(minute=0, second=0) + (dt.timedelta(hours=1) if (start.minute, start.second) != (0, 0)
+                                                  else dt.timedelta())
+    return f"{first:%Y-%m-%d %H:%M:%S}Z", f"{end.replace(minute=0, second=0):%Y-%m-%d %H:%M:%S}Z"
+
+
+def test_index_states_scope_and_shows_the_demo_cloudtrail_gap(demo_run, tmp_path):
+    run_dir, manifest = demo_run
+    found = probe(run_dir / "index.html", tmp_path)
+    assert found["scope"] and found["gaps"] is not None
+    (gap,) = manifest["logging_gaps"]  # the demo's ground truth: when the stopped trail delivered nothing
+    first, until = _whole_hours(gap)
+    rows = [line for line in found["gaps"].splitlines() if first in line]
+    assert len(rows) == 1 and until in rows[0], found["gaps"]
+    assert "No logging gaps" not in found["gaps"]
+    index = (run_dir / "index.html").read_text()
+    for account in manifest["accounts"]:
+        assert account["account_id"] in found["scope_text"]
+    collected = dt.datetime.fromisoformat(manifest["window"]["snapshot_time"].replace("Z", "+00:00"))
+    assert f"collected {collected:%Y-%m-%d %H:%M:%S}Z" in index  # the IAM snapshot's collection time
+
+
+def test_screenshots_of_every_demo_page_are_saved_in_the_run(demo_run, tmp_path):
+    from matplotlib.image import imread
+
+    run_dir, _ = demo_run
+    shots = run_dir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    for page in _pages(run_dir):
+        shot = shots / f"{page.stem}.png"
+        chromium(tmp_path, f"--screenshot={shot}", f"--window-size={WIDTH},1800", page.as_uri())
+        pixels = imread(shot)
+        assert pixels.shape[:2] == (1800, WIDTH)
         assert pixels[..., :3].std() > 0.05  # not a blank page

@@ -17,7 +17,7 @@ from .. import params as P
 from .. import redact
 from ..contract import EVIDENCE_MIME
 from ..session import Session
-from .tables import table_html
+from .tables import cell_text, header, table_html
 
 
 def redacted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -32,10 +32,9 @@ def _redacted_text(text: str) -> str:
 
 
 def install_figure_redaction() -> bool:
-    """In a redacted report, show every matplotlib figure (pandas' and pyplot's too) through
-    `plots.png_bytes`, which pseudonymizes its text before drawing. True when installed."""
-    if redact.active() is None:
-        return False
+    """Set up the kernel's display (see `install_display_formatters`); in a redacted report, also show
+    every matplotlib figure (pandas' and pyplot's too) through `plots.png_bytes`, which pseudonymizes
+    its text before drawing. True when the redaction formatter is installed."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -47,10 +46,65 @@ def install_figure_redaction() -> bool:
     from matplotlib.figure import Figure
 
     pyplot.close(pyplot.figure())  # loads the inline backend now, so its PNG formatter is not set after ours
-    from ..plots import png_bytes
+    redacting = redact.active() is not None
+    if redacting:
+        from ..plots import png_bytes
 
-    shell.display_formatter.formatters["image/png"].for_type(Figure, png_bytes)
-    return True
+        shell.display_formatter.formatters["image/png"].for_type(Figure, png_bytes)
+    install_display_formatters(shell)
+    return redacting
+
+
+def figure_alt(figure: Any) -> str:
+    """What a figure shows, for its image's alt text: its title, its axes' titles and labels."""
+    parts: list[tuple[str, list[str]]] = []  # (title, labels) per titled axes
+    suptitle = getattr(figure, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text().strip():
+        parts.append((suptitle.get_text().strip(), []))
+    for axes in figure.get_axes():
+        title = axes.get_title().strip()
+        labels = [f"{name}: {text}" for name, text in (("x", axes.get_xlabel().strip()),
+                                                        ("y", axes.get_ylabel().strip())) if text]
+        if title or not parts:
+            parts.append((title, labels))
+        else:  # an untitled axes (a colour bar) belongs to the plot before it
+            parts[-1][1].extend(f"colour: {label[3:]}" if label.startswith("y: ") else label for label in labels)
+    shown = [(t + (f" ({', '.join(ls)})" if ls else "")).strip() for t, ls in parts]
+    text = "; ".join(p for p in shown if p) or "Plot without a title"
+    return _redacted_text(" ".join(text.split()))
+
+
+def install_display_formatters(shell: Any) -> None:
+    """Every DataFrame (and Styler) a notebook shows goes through `table_html`, redacted when a redacted
+    report runs; every figure's PNG carries alt text (`figure_alt`) in its output metadata."""
+    from matplotlib.figure import Figure
+
+    def frame_html(frame: pd.DataFrame) -> str:
+        shown = redacted(frame)
+        return table_html(shown, 1000) if len(shown) else "<p>No rows.</p>"
+
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(pd.DataFrame, frame_html)
+    formatters["text/html"].for_type_by_name("pandas.io.formats.style", "Styler", lambda s: frame_html(s.data))
+    png = formatters["image/png"]
+    try:
+        current = png.lookup_by_type(Figure)
+    except KeyError:  # no inline backend: nothing draws figures here, so nothing needs alt text
+        return
+    inner = getattr(current, "trailbook_inner", current)  # re-running `begin` does not wrap twice
+
+    def with_alt(figure: Any) -> Any:
+        data = inner(figure)
+        if data is None:
+            return None
+        try:
+            alt = figure_alt(figure)
+        except Exception:  # alt text never stops a figure from being shown
+            alt = "Plot"
+        return data, {"alt": alt}
+
+    with_alt.trailbook_inner = inner  # type: ignore[attr-defined]
+    png.for_type(Figure, with_alt)
 
 
 class _Bundle:
@@ -61,15 +115,6 @@ class _Bundle:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self.html_text, "text/plain": self.text, self.mime: self.payload}
-
-
-def _short_time(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _blank(value: Any) -> bool:
@@ -84,28 +129,23 @@ def _finding_rows(normalized: pd.DataFrame) -> pd.DataFrame:
     extras = [c for c in normalized.columns if c not in F.FINDING_COLUMNS]
     rows = []
     for record in normalized.to_dict(orient="records"):
-        first, last = _short_time(record["first_seen"]), _short_time(record["last_seen"])
-        details = []
+        first, last = cell_text(record["first_seen"]), cell_text(record["last_seen"])
+        details = []  # whole values: the evidence is never cut (an offensive tool hides in a user agent's tail)
         if record.get("user_agent"):
-            details.append("agent: " + _clip(str(record["user_agent"]), 60))
+            details.append("user agent: " + str(record["user_agent"]))
         for column in extras:
             value = record.get(column)
             if _blank(value):
                 continue
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)  # counts come back as floats from pandas when a column has NULLs
-            if hasattr(value, "tolist") and not isinstance(value, str):
-                value = value.tolist()
-            shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-            details.append(f"{column.replace('_', ' ')}: " + _clip(shown, 80))
+            details.append(f"{header(column)}: " + cell_text(value))
         rows.append({
             "severity": record["severity"],
             "detection": record["detection"],
-            "when (UTC)": first if first == last else f"{first} → {last}",
+            "when": first if first == last else f"{first} → {last}",
             "account": record["account_id"],
             "principal": record["principal_arn"],
-            "access key": record["access_key_id"],
-            "source ip": record["source_ip"],
+            "access key ID": record["access_key_id"],
+            "source IP": record["source_ip"],
             "events": record["event_count"],
             "event names": record["event_names"],
             "details": "; ".join(details),
@@ -124,7 +164,7 @@ def _event_ids_html(normalized: pd.DataFrame) -> str:
             f"<ul style='font-size:12px'>{items}</ul></details>")
 
 
-def show_findings(frame: pd.DataFrame, *, title: str = "Findings", max_rows: int = 200) -> _Bundle:
+def show_findings(frame: pd.DataFrame, *, title: str = "Findings", max_rows: int = 1000) -> _Bundle:
     """A findings table for people, with every finding as JSON for reports (findings.jsonl)."""
     normalized = F.normalize(redacted(F.normalize(frame)))
     title = _redacted_text(title)
@@ -167,7 +207,7 @@ def show_evidence(session: Session) -> _Bundle:
                    f"Evidence: {len(records)} queries")
 
 
-def show_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 100) -> _Bundle:
+def show_table(frame: pd.DataFrame, *, title: str | None = None, max_rows: int = 1000) -> _Bundle:
     frame, title = redacted(frame), _redacted_text(title) if title else title
     heading = f"<h4>{html.escape(title)}</h4>" if title else ""
     body = table_html(frame, max_rows) if len(frame) else "<p>No rows.</p>"

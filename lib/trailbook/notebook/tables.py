@@ -1,51 +1,194 @@
-"""Tables as people read them: escaped HTML, long values cut (the JSON output keeps everything)."""
+"""Every table people read, rendered by one function: `table_html`.
+
+Human headers (snake_case becomes words), no index, empty cells for missing values (never NaN,
+NaT or None), integers as integers, every time in one UTC format, and no truncation: the
+evidence is shown whole and long values wrap. Short id-like values (account ids, IP addresses,
+key ids, times) never break in the middle. Tables longer than `PAGE_SIZE` rows can be sorted,
+filtered and paged by a small inline script; nothing is loaded from the network.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-_TABLE_STYLE = (
-    "<style>table.trailbook-table{border-collapse:collapse;font-size:12px;margin:4px 0 12px}"
-    "table.trailbook-table th{text-align:left;background:#f3f4f6;padding:4px 6px;border-bottom:1px solid #ccc}"
+PAGE_SIZE = 25  # rows per page; longer tables get the sort, filter and page controls
+TIME_FORMAT = "%Y-%m-%d %H:%M:%SZ"  # the one format every time is shown in (UTC)
+_WORDS = {"id": "ID", "ids": "IDs", "ip": "IP", "ips": "IPs", "arn": "ARN", "arns": "ARNs", "mfa": "MFA",
+          "utc": "UTC", "iam": "IAM", "aws": "AWS", "cis": "CIS", "sql": "SQL", "ua": "UA", "url": "URL"}
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]00:?00| UTC)?$")
+_SHOWN_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$")  # TIME_FORMAT's output
+_IP = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?|[0-9a-fA-F:]{2,39}(/\d{1,3})?)$")
+_ID_LIKE_CHARS = 20  # a token without spaces up to this long is an id: it must not break
+_LONG_CHARS = 80  # longer text gets a wider column, so it wraps into a readable block, not a ribbon
+_MISSING_TEXT = {"nan", "NaN", "NaT", "None", "<NA>"}
+
+TABLE_CSS = (
+    "table.trailbook-table{border-collapse:collapse;font-size:12px;margin:4px 0 12px;width:auto;max-width:100%}"
+    "table.trailbook-table th{text-align:left;background:#f3f4f6;padding:4px 6px;border-bottom:1px solid #ccc;"
+    "vertical-align:bottom;overflow-wrap:normal;word-break:normal}"
     "table.trailbook-table td{vertical-align:top;padding:3px 6px;border-bottom:1px solid #eee;"
-    "max-width:26em;overflow-wrap:anywhere}"
+    "overflow-wrap:anywhere;word-break:normal;white-space:normal}"
+    "table.trailbook-table td.tb-id{white-space:nowrap;overflow-wrap:normal}"
+    "table.trailbook-table td.tb-time{overflow-wrap:normal;min-width:6em}"
+    "table.trailbook-table td.tb-num{text-align:right;white-space:nowrap}"
+    "table.trailbook-table td.tb-token{min-width:7em}table.trailbook-table td.tb-long{min-width:8em}"
+    "table.trailbook-table td.tb-wide{min-width:18em}"
+    "table.trailbook-table th.tb-sortable{cursor:pointer}"
+    "table.trailbook-table th.tb-asc:after{content:' \\25B2'}table.trailbook-table th.tb-desc:after{content:' \\25BC'}"
     "table.trailbook-table tr.sev-critical td:first-child{border-left:4px solid #7f1d1d}"
     "table.trailbook-table tr.sev-high td:first-child{border-left:4px solid #dc2626}"
-    "table.trailbook-table tr.sev-medium td:first-child{border-left:4px solid #f59e0b}</style>"
+    "table.trailbook-table tr.sev-medium td:first-child{border-left:4px solid #f59e0b}"
+    ".tb-controls{font-size:12px;margin:6px 0 2px}.tb-controls input{font-size:12px;padding:2px 4px;width:16em}"
+    ".tb-controls button{font-size:12px;margin:0 2px}.tb-pager{margin-left:1em}"
 )
-MAX_CELL_CHARS = 120
-MAX_LIST_ITEMS = 4
+
+# Sort (click a header), filter (text box) and page one table; the script finds its table as the
+# element just before it, so a page may hold any number of tables without ids.
+_SCRIPT = """(function(box){
+var t=box.querySelector('table'),tb=t.tBodies[0],rows=[].slice.call(tb.rows),size=%d,page=0,shown=rows;
+var f=box.querySelector('input'),info=box.querySelector('.tb-info'),prev=box.querySelector('.tb-prev'),
+next=box.querySelector('.tb-next'),all=box.querySelector('.tb-all');
+function draw(){var pages=Math.max(1,Math.ceil(shown.length/size));page=Math.min(page,pages-1);
+rows.forEach(function(r){r.style.display='none';});
+shown.forEach(function(r,i){if(size===0||Math.floor(i/size)===page)r.style.display='';});
+info.textContent=shown.length+' of '+rows.length+' rows'+(size?', page '+(page+1)+' of '+pages:'');
+prev.disabled=!size||page===0;next.disabled=!size||page>=pages-1;}
+f.addEventListener('input',function(){var q=f.value.toLowerCase();
+shown=rows.filter(function(r){return r.textContent.toLowerCase().indexOf(q)>=0;});page=0;draw();});
+prev.addEventListener('click',function(){page--;draw();});next.addEventListener('click',function(){page++;draw();});
+all.addEventListener('click',function(){size=size?0:%d;all.textContent=size?'show all':'show pages';draw();});
+[].forEach.call(t.tHead.rows[0].cells,function(th,c){th.className+=' tb-sortable';th.title='sort';
+th.addEventListener('click',function(){var up=th.className.indexOf('tb-asc')<0;
+[].forEach.call(t.tHead.rows[0].cells,function(h){h.className=h.className.replace(/ tb-(asc|desc)/g,'');});
+th.className+=up?' tb-asc':' tb-desc';
+function key(r){var s=r.cells[c].textContent,n=parseFloat(s.replace(/,/g,''));
+return /^-?[0-9.,]+$/.test(s)&&!isNaN(n)?n:s.toLowerCase();}
+rows.sort(function(a,b){var x=key(a),y=key(b);if(typeof x!==typeof y){x=String(x);y=String(y);}
+return (x<y?-1:x>y?1:0)*(up?1:-1);});
+rows.forEach(function(r){tb.appendChild(r);});
+shown=rows.filter(function(r){return shown.indexOf(r)>=0;});draw();});});
+draw();})(document.currentScript.previousElementSibling);"""
 
 
-def cell(value: Any) -> str:
-    """One table cell as escaped text: lists shortened, long text cut (the JSON output keeps everything)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+def header(name: Any) -> str:
+    """A column name as people read it: `source_ip` -> `Source IP`."""
+    text = str(name)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", text):  # already written for people ("when (UTC)")
+        return text[:1].upper() + text[1:]
+    words = [_WORDS.get(w.lower(), w) for w in text.split("_") if w]
+    if words and words[0] == words[0].lower():
+        words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
+def _time_text(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return value.strftime(TIME_FORMAT)
+
+
+def cell_text(value: Any) -> str:
+    """One value as plain text: empty when missing, integers whole, times in TIME_FORMAT, lists in full."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return ""
-    if isinstance(value, (list, tuple)):
-        shown = ", ".join(map(str, value[:MAX_LIST_ITEMS]))
-        more = len(value) - MAX_LIST_ITEMS
-        text = shown + (f" … (+{more})" if more > 0 else "")
-    else:
-        text = str(value)
-        if text in ("NaT", "nan", "None"):
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
             return ""
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 1] + "…"
-    return html.escape(text)
+        return str(int(value)) if value.is_integer() else f"{value:.4g}"
+    if isinstance(value, (bool, int)):
+        return str(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return "" if pd.isna(value) else _time_text(value)
+    if isinstance(value, (np.ndarray, pd.Series)):
+        value = value.tolist()
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(t for t in (cell_text(v) for v in value) if t)
+    if isinstance(value, Mapping):
+        return json.dumps(value, default=str, sort_keys=True)
+    text = str(value)
+    if text in _MISSING_TEXT:
+        return ""
+    if _ISO_TIME.match(text):
+        try:
+            return _time_text(pd.Timestamp(text.replace(" UTC", "Z")).to_pydatetime())
+        except ValueError:
+            return text
+    return text
 
 
-def table_html(frame: pd.DataFrame, max_rows: int) -> str:
-    shown = frame.head(max_rows)
-    header = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in shown.columns)
-    rows = []
-    for record in shown.itertuples(index=False):
-        values = record._asdict() if hasattr(record, "_asdict") else dict(zip(shown.columns, record, strict=True))
-        severity = values.get("severity") if isinstance(values, dict) else None
-        css = f" class='sev-{html.escape(str(severity))}'" if severity else ""
-        rows.append(f"<tr{css}>" + "".join(f"<td>{cell(v)}</td>" for v in record) + "</tr>")
-    more = f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>" if len(frame) > max_rows else ""
-    return (_TABLE_STYLE + f"<table class='trailbook-table'><thead><tr>{header}</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>" + more)
+def _cell_class(value: Any, text: str) -> str:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return "tb-num"
+    if _SHOWN_TIME.match(text):
+        return "tb-time"  # may break between date and time, never inside either
+    if text and (_IP.match(text) or (len(text) <= _ID_LIKE_CHARS and " " not in text)):
+        return "tb-id"
+    if text and " " not in text:
+        return "tb-token"  # an ARN: it may break, but not into a one-letter ribbon
+    if len(text) > _LONG_CHARS:
+        return "tb-long"  # prose or a list: it wraps into a block
+    return ""
+
+
+def _cell(value: Any, text: str, widest: bool) -> str:
+    css = _cell_class(value, text)
+    if widest and css == "tb-long":
+        css += " tb-wide"
+    return (f"<td class='{css}'>" if css else "<td>") + html.escape(text) + "</td>"
+
+
+def _widest_column(texts: list[tuple[str, ...]], columns: int) -> int | None:
+    """The column holding the most text, when it holds long text: it gets the room to wrap in."""
+    totals = [sum(len(row[i]) for row in texts) for i in range(columns)]
+    if not totals or max(totals) == 0:
+        return None
+    best = totals.index(max(totals))
+    return best if any(len(row[best]) > _LONG_CHARS for row in texts) else None
+
+
+def _controls(rows: int) -> str:
+    if rows <= PAGE_SIZE:
+        return ""
+    return ("<div class='tb-controls'><input type='search' placeholder='filter rows' aria-label='filter rows'>"
+            "<span class='tb-pager'><button type='button' class='tb-prev'>previous</button>"
+            "<span class='tb-info'></span><button type='button' class='tb-next'>next</button>"
+            "<button type='button' class='tb-all'>show all</button></span></div>")
+
+
+def table_html(frame: pd.DataFrame, max_rows: int | None = None, *, css_class: str = "") -> str:
+    """The frame as one readable HTML table (see the module docstring). At most `max_rows` rows are
+    written (None: all); the rest are counted below the table, and the JSON output keeps them."""
+    shown = frame if max_rows is None else frame.head(max_rows)
+    columns = list(shown.columns)
+    head = "".join(f"<th>{html.escape(header(c))}</th>" for c in columns)
+    severity_at = columns.index("severity") if "severity" in columns else None
+    records = list(shown.itertuples(index=False, name=None))
+    texts = [tuple(cell_text(v) for v in values) for values in records]
+    widest = _widest_column(texts, len(columns))
+    body = []
+    for values, row in zip(records, texts, strict=True):
+        severity = row[severity_at] if severity_at is not None else ""
+        css = f" class='sev-{html.escape(severity)}'" if severity else ""
+        cells = (_cell(v, t, i == widest) for i, (v, t) in enumerate(zip(values, row, strict=True)))
+        body.append(f"<tr{css}>" + "".join(cells) + "</tr>")
+    classes = "trailbook-table" + (f" {css_class}" if css_class else "")
+    table = (f"<table class='{classes}'><thead><tr>{head}</tr></thead><tbody>" + "".join(body)
+             + "</tbody></table>")
+    more = (f"<p><em>{len(frame) - len(shown)} more rows not shown here; the notebook's JSON output and the "
+            "run's files keep every row.</em></p>" if len(frame) > len(shown) else "")
+    style = f"<style>{TABLE_CSS}</style>"
+    if len(shown) <= PAGE_SIZE:
+        return style + f"<div class='tb-box'>{table}</div>" + more
+    script = _SCRIPT % (PAGE_SIZE, PAGE_SIZE)
+    return style + f"<div class='tb-box'>{_controls(len(shown))}{table}</div><script>{script}</script>" + more

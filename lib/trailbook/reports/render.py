@@ -2,12 +2,14 @@
 
 Reports are read offline by auditors, so nothing may load from the network. nbconvert's
 lab template adds require.js, MathJax and mermaid from CDNs; the template below removes
-those blocks (trailbook's outputs are tables and PNG plots, which need no JavaScript).
-Plots stay inline as data: URIs, which is nbconvert's default for image outputs.
+those blocks. trailbook's outputs are tables (whose sort, filter and page script is inline,
+notebook/tables.py) and PNG plots, inline as data: URIs with alt text. Pages use the full
+width and link back to the run's index.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -18,15 +20,35 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block extra_css -%}
 <style type="text/css">
-body { max-width: 1200px; margin: 0 auto; }
-table.trailbook-table { border-collapse: collapse; font-size: 12px; }
+body.jp-Notebook { max-width: none; margin: 0; padding: 8px 24px; box-sizing: border-box; }
+nav.trailbook-back { font: 14px -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 4px 0 8px; }
+.jp-RenderedHTMLCommon table.trailbook-table { table-layout: auto; }
 .jp-RenderedHTMLCommon table.trailbook-table th, .jp-RenderedHTMLCommon table.trailbook-table td {
-  border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
+  border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; max-width: none; }
+.jp-RenderedHTMLCommon table.trailbook-table td { overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon table.trailbook-table td.tb-id { white-space: nowrap; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon table.trailbook-table td.tb-time { overflow-wrap: normal; }
+.jp-RenderedHTMLCommon table.trailbook-table td.tb-wide { min-width: 18em; }
+.jp-RenderedHTMLCommon table.trailbook-table td.tb-num { text-align: right; }
 table.trailbook-table th { background: #f3f3f3; }
-details pre { white-space: pre-wrap; background: #f7f7f7; padding: 6px; }
+.jp-RenderedHTMLCommon pre, details pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+details pre { background: #f7f7f7; padding: 6px; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
 </style>
 {%- endblock extra_css -%}
+{%- block body_header -%}
+{{ super() }}
+<nav class="trailbook-back"><a href="index.html">&larr; Report index</a></nav>
+{%- endblock body_header -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ output | get_metadata('alt', 'image/png') | escape_html }}">
+</div>
+{%- endblock data_png %}
 """
+FALLBACK_ALT = "Plot"  # only when a figure was shown without trailbook's display set up
+
 
 # A resource the browser would fetch: script/img/iframe src, stylesheet links, CSS url() and @import.
 _EXTERNAL = re.compile(
@@ -53,6 +75,24 @@ def notebook_title(nb: Any, default: str) -> str:
     return default
 
 
+def _with_alt_text(nb: Any) -> Any:
+    """Every PNG output gets alt text: the figure's own (set by the kernel's display), else the section
+    heading above it, so an image is never described by nothing."""
+    heading = ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            headings = [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("#")]
+            heading = headings[-1] if headings else heading  # the nearest heading above the plot
+            continue
+        for output in cell.get("outputs", []):
+            if "image/png" not in output.get("data", {}):
+                continue
+            meta = output.setdefault("metadata", {}).setdefault("image/png", {})
+            if not str(meta.get("alt") or "").strip():
+                meta["alt"] = f"{FALLBACK_ALT}: {heading}" if heading else FALLBACK_ALT
+    return nb
+
+
 def notebook_html(nb: Any, title: str) -> str:
     """The executed notebook as one HTML page: outputs only, no prompts, no network references."""
     import jinja2
@@ -66,6 +106,7 @@ def notebook_html(nb: Any, title: str) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
+    nb = _with_alt_text(copy.deepcopy(nb))
     page, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     found = external_resources(page)
     if found:

@@ -9,6 +9,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import render_incidents, render_scope
+
 # --- the run's index page ----------------------------------------------------------------
 
 _INDEX_CSS = """
@@ -90,6 +92,9 @@ def index_html(
     findings: Sequence[Mapping[str, Any]],
     max_findings: int = 100,
     alerts: Sequence[str] = (),
+    incidents: Sequence[Mapping[str, Any]] = (),
+    checks: Mapping[str, Mapping[str, Any]] | None = None,
+    scope: Mapping[str, Any] | None = None,
 ) -> str:
     """The summary page: each report with its status and counts by severity, then the top findings.
 
@@ -99,7 +104,9 @@ def index_html(
     head = "".join(f"<th>{_esc(s)}</th>" for s in severities)
     rows = [_report_row(report, severities) for report in reports]
     no_data = any(report.get("status") == "no data" for report in reports)
-    findings_table = _findings_table(findings, max_findings, no_data)
+    findings_table = (render_incidents.findings_by_check(findings, checks or {}, incidents, max_findings)
+                      if findings else _findings_table(findings, max_findings, no_data))
+    incidents_section = render_incidents.incidents_html(incidents, findings, checks or {})
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>
 <style>{_INDEX_CSS}</style></head>
@@ -107,11 +114,12 @@ def index_html(
 <h1>{_esc(title)}</h1>
 <p class="meta">Run <code>{_esc(run_id)}</code> · engine <code>{_esc(engine)}</code> · window
 {_esc(window[0])} to {_esc(window[1])}</p>
-{_alerts_html(alerts)}<h2>Reports</h2>
+{_alerts_html(alerts)}{render_scope.scope_html(scope)}{incidents_section}
+<h2>Reports</h2>
 <table class="trailbook-reports"><thead><tr><th>report</th><th>status</th>{head}<th>total</th>
 <th>seconds</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
-<h2>Findings, most severe first</h2>
+<h2>Findings by check, most severe first</h2>
 {findings_table}
 <p class="meta">Machine-readable: <a href="findings.jsonl">findings.jsonl</a>, <a href="findings.csv">findings.csv</a>,
 <a href="manifest.json">manifest.json</a> (parameters, queries as run, SHA-256 of every file),

@@ -13,15 +13,16 @@ import pandas as pd
 
 from .. import catalog as C
 from .. import findings as F
+from .. import incidents as I
 from ..errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_NO_DATA, EXIT_OK
 from ..redact import Redactor
-from . import execute, publish, render_index, secrets
+from . import execute, publish, render_incidents, render_index, secrets
 from .checks import check_out_dir
 from .collect import NO_DATA, Collected, NotebookResult, collect, concat_findings
 from .manifest import build_manifest
 from .plan import ReportPlan, plan_report
 from .prepare import prepare_local_store
-from .scope import measure_scopes
+from .scope import describe_scope, measure_scopes
 
 
 @dataclass
@@ -66,16 +67,20 @@ def _alerts(collected: Collected, credential: pd.DataFrame) -> list[str]:
 
 
 def _write_findings_and_index(work: Path, plan: ReportPlan, stamp: str, collected: Collected,
-                              findings: pd.DataFrame, alerts: list[str]) -> None:
+                              findings: pd.DataFrame, alerts: list[str], scope: dict[str, Any]) -> None:
     F.write_jsonl(findings, work / "findings.jsonl")
     F.write_csv(findings, work / "findings.csv")
+    checks = render_incidents.check_info(C.load_catalog(strict=False))
+    correlation = I.correlate(findings, titles={name: c["title"] for name, c in checks.items()})
+    I.write_jsonl(correlation, work / "incidents.jsonl")  # hashed with every other file by publish
     index = render_index.index_html(
         title=f"trailbook report {stamp}", run_id=stamp, engine=plan.engine, window=(plan.start, plan.end),
         reports=[{"name": r.name, "title": r.title, "status": r.status, "html": r.html,
                   "by_severity": r.by_severity, "findings": r.findings, "duration_s": r.duration_s,
                   "error": f"{r.error['ename']}: {r.error['evalue']}" if r.error else None}
                  for r in collected.results],
-        severities=list(reversed(C.SEVERITIES)), findings=F.to_records(findings), alerts=alerts)
+        severities=list(reversed(C.SEVERITIES)), findings=F.to_records(findings), alerts=alerts,
+        incidents=[inc.to_dict() for inc in correlation.incidents], checks=checks, scope=scope)
     (work / "index.html").write_text(index, encoding="utf-8")
 
 
@@ -124,6 +129,8 @@ def run_report(
         redactor, key_source = Redactor.from_env() if redact else (None, None)
         tasks = execute.tasks_for(plan, work, redactor.key_hex if redactor else None)
         covered = measure_scopes(plan)
+        scope = describe_scope(plan, prepared)  # the index's scope and logging-gaps section
+        scope = redactor.value(scope) if redactor else scope  # it names accounts
         collected = collect(execute.run_all(tasks, plan.jobs, progress), covered)
         file_hits = secrets.mask_files(work)  # the safety net over the notebooks' pages
         record, record_hits = _masked_record(plan, collected, redactor, prepared)
@@ -131,11 +138,12 @@ def run_report(
                                       (plan.start, plan.end))
         findings = collected.findings = concat_findings([collected.findings, credential])
         exit_code, over = _exit_code(collected, findings, fail_on)
-        _write_findings_and_index(work, plan, stamp, collected, findings, _alerts(collected, credential))
+        _write_findings_and_index(work, plan, stamp, collected, findings, _alerts(collected, credential), scope)
         manifest = build_manifest(
             plan=plan, stamp=stamp, started_at=started_at, collected=collected, findings=findings, over=over,
             exit_code=exit_code, shared=record["shared"], redaction={"enabled": redact, "key": key_source},
             local_store=record["local_store"], local_store_error=prepare_error)
+        manifest["scope"] = scope
         manifest["no_data"] = [r.name for r in collected.results if r.status == NO_DATA]
         manifest["credential_material"] = {
             "masked_on_data": secrets.summary(collected.results),
