@@ -214,7 +214,8 @@ def test_out_of_range_window_is_a_usage_error(source, tmp_path, capsys, option, 
     assert not (tmp_path / "store").exists()  # checked before any ingest
 
 
-@pytest.mark.parametrize("out", ["folder", "devnull", "fifo", "missing/out.jsonl", "/proc/trailbook-out.jsonl"])
+@pytest.mark.parametrize("out", ["folder", "devnull", "fifo", "/proc/trailbook-out.jsonl",
+                                 "/proc/no-such-folder/out.jsonl"])
 def test_findings_out_must_be_a_writable_file(source, tmp_path, capsys, out):
     (tmp_path / "folder").mkdir()
     (tmp_path / "devnull").symlink_to("/dev/null")  # /dev/null itself, through a link a broken build cannot replace
@@ -225,6 +226,13 @@ def test_findings_out_must_be_a_writable_file(source, tmp_path, capsys, out):
     assert code == EXIT_USAGE
     assert f"--out {target}" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "store").exists()
+
+
+def test_findings_out_makes_a_missing_folder(source, tmp_path):
+    out = tmp_path / "new" / "folder" / "findings.jsonl"
+    code = main(["findings", "--source", str(source), "--store", str(tmp_path / "store"),
+                 "--start", "2024-07-31", "--end", "2024-08-03", "--out", str(out), "--quiet"])
+    assert code == 0 and out.read_text().count("\n") >= 2
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_half_file(source, tmp_path, capsys, monkeypatch):

@@ -142,10 +142,9 @@ def _output_file(path: str) -> Path:
     if target.exists() and not target.is_file():
         raise UsageError(f"--out {path} is not a regular file (a device or pipe?); name a file")
     parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"--out {path}: folder {parent} does not exist")
     probe = _partial(target)  # writability is what the filesystem says, not the mode bits (root, read-only mounts)
     try:
+        parent.mkdir(parents=True, exist_ok=True)  # like `report --out`: a new folder is made
         with open(probe, "w", encoding="utf-8"):
             pass
         probe.unlink()
