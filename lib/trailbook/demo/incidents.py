@@ -10,6 +10,7 @@ finally the org trail stopped. Nothing is logged until alice restarts the trail 
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from dataclasses import dataclass, field
@@ -303,7 +304,8 @@ def _leaked_key(world: World, rec: _Recorder, rng: random.Random) -> list[Incide
            f"authorized to perform: ec2:RunInstances on resource: "
            f"arn:aws:ec2:{MINING_REGION}:{PROD}:instance/* with an "
            "explicit deny in a service control policy. Encoded authorization failure message: "
-           + ids.token(rng, 96).replace("+", "-").replace("/", "_"))
+           # An opaque blob (decoded by sts:DecodeAuthorizationMessage), not a session token.
+           + base64.urlsafe_b64encode(rng.randbytes(96)).decode().rstrip("="))
     launches = [(epoch(2026, 10, 26, 2, 31, 10), "p3.2xlarge", 10, 20, vcpu),
                 (epoch(2026, 10, 26, 2, 32, 5), "g4dn.12xlarge", 1, 10, scp),
                 (epoch(2026, 10, 26, 2, 33, 40), "p3.2xlarge", 1, 10, None),
