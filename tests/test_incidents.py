@@ -280,3 +280,16 @@ def test_the_terminal_names_the_top_incidents(tmp_path, capsys):
     cli._print_incidents(None)
     cli._print_incidents(tmp_path / "missing")
     assert capsys.readouterr().err == ""
+
+
+def test_posture_findings_from_a_snapshot_are_never_incidents():
+    # Snapshot checks carry the snapshot's time and no events: they describe set-up, not activity.
+    posture = [dict(finding("cis_1_5_root_mfa", "2026-10-29T06:00:00Z", severity="critical",
+                            principal="arn:aws:iam::111111111111:root"), event_count=0),
+               dict(finding("unused_permissions_over_privileged", "2026-10-29T06:00:00Z", severity="high",
+                            principal="arn:aws:iam::111111111111:root"), event_count=0)]
+    login = finding("root_activity", "2026-10-29T05:00:00Z", severity="critical",
+                    principal="arn:aws:iam::111111111111:root")
+    corr = I.correlate([*posture, login])
+    assert [inc.finding_count for inc in corr.incidents] == [1]
+    assert sorted(corr.standalone) == sorted(I.finding_key(r) for r in posture)

@@ -260,12 +260,19 @@ class _Sets:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _is_activity(record: Mapping[str, Any]) -> bool:
+    """A finding about events. Posture findings from an IAM snapshot (event_count 0, stamped with the
+    snapshot's time) say how an account is set up, not what someone did: they are never incidents."""
+    count = pd.to_numeric(pd.Series([record.get("event_count")], dtype=object), errors="coerce").iloc[0]
+    return bool(pd.isna(count) or count > 0)  # an unreadable count is not evidence of no activity
+
+
 def link(records: Sequence[Mapping[str, Any]], max_gap: dt.timedelta = MAX_GAP) -> list[list[int]]:
     """Groups of record indexes: findings sharing an entity within `max_gap` of each other are one group."""
     spans: dict[int, tuple[pd.Timestamp, pd.Timestamp]] = {}
     for i, record in enumerate(records):
         first, last = _time(record.get("first_seen")), _time(record.get("last_seen"))
-        if first is not None:  # posture findings have no time to chain on
+        if first is not None and _is_activity(record):  # posture findings have no activity to chain on
             spans[i] = (first, last if last is not None and last >= first else first)
     by_entity: dict[str, list[int]] = {}
     for i in spans:
@@ -336,7 +343,7 @@ def correlate(findings: pd.DataFrame | Sequence[Mapping[str, Any]], *,
     for group in link(kept, max_gap):
         members = [kept[i] for i in group]
         single = len(members) == 1
-        if single and (_time(members[0].get("first_seen")) is None
+        if single and (_time(members[0].get("first_seen")) is None or not _is_activity(members[0])
                        or _RANK.get(str(members[0].get("severity")), 0) < _RANK[MIN_SINGLETON]):
             standalone.append(finding_key(members[0]))
             continue
