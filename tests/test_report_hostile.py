@@ -164,3 +164,36 @@ def test_an_empty_window_is_no_data_not_clean(tmp_path):
     assert manifest["notebooks"][0]["coverage"]["events"] == 0
     index = (run / "index.html").read_text()
     assert "No data:" in index and "not a clean result" in index and "No findings in this window" not in index
+
+
+# --- kill -9 in the middle of a report ---------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_report_killed_at_any_point_leaves_no_half_run_and_the_next_run_publishes(tmp_path):
+    """SIGKILL a report at several points: nothing ever appears under a final run name unless it is
+    complete (it verifies), and the next run cleans the dead run's .partial folder and publishes."""
+    records = []
+    for name in ("root_activity", "console_login_without_mfa"):
+        records += json.loads((QUERY_FIXTURES / name / "match.json").read_text())
+    source = write_records(records, tmp_path / "src")
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "trailbook.cli", "report", "--notebooks", "report_ok", "report_trail", *WINDOW,
+            "--out", str(out), "--quiet", "-p", f"source={source}", "-p", f"store={tmp_path / 'store'}"]
+    env = {**os.environ, "TRAILBOOK_NOTEBOOKS": str(NOTEBOOKS)}
+    half_runs = 0
+    for delay in (0.5, 2.0, 4.0, 7.0):
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        time.sleep(delay)
+        os.killpg(process.pid, 9)  # the report and its notebook workers, as a machine losing power would
+        process.wait()
+        half_runs += sum(1 for p in (out.iterdir() if out.exists() else []) if p.name.startswith("."))
+        for run in (out.iterdir() if out.exists() else []):
+            if not run.name.startswith("."):  # a published name: it must be a whole, verifiable run
+                assert publish.verify_run(run) == [], (delay, run.name)
+    assert half_runs > 0  # at least one kill landed mid-run, with a run folder under construction
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode in (0, EXIT_FINDINGS), done.stderr
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # dead runs' .partial folders cleaned
+    published = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert published and all(publish.verify_run(run) == [] for run in published)
