@@ -327,3 +327,15 @@ def test_a_real_process_keeps_the_traceback_with_debug(source, tmp_path):
     done = _run("findings", "--source", str(source), "--store", str(tmp_path / "store"), "--start", "0001-01-01",
                 "--debug")
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_incident_lines_on_the_terminal_escape_control_characters(tmp_path, capsys):
+    from trailbook.cli import _print_incidents
+
+    hostile = "user\x1b]0;pwned\x07\nFAKE: all clear"  # a terminal escape and a forged line, from an event
+    record = {"severity": "high", "id": "INC-1", "first_seen": "2026-10-26T01:00:00Z", "finding_count": 1,
+              "tactics": [], "narrative": f"arn:aws:iam::111111111111:user/{hostile} did things"}
+    (tmp_path / "incidents.jsonl").write_text(json.dumps(record) + "\n")
+    _print_incidents(tmp_path)
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\nFAKE" not in err and "\\x1b" in err

@@ -232,6 +232,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _print_incidents(run_dir: Path | None, top: int = 3) -> None:
     """The most severe incidents, one line each, for whoever reads the terminal or the cron mail."""
     from . import incidents as I
+    from .store.report import one_line  # narratives hold names from events: no control characters
 
     path = run_dir / "incidents.jsonl" if run_dir else None
     found = I.read_jsonl(path) if path and path.is_file() else []
@@ -240,7 +241,7 @@ def _print_incidents(run_dir: Path | None, top: int = 3) -> None:
     for inc in found[:top]:
         chain = " → ".join(step["name"] for step in inc["tactics"]) or "no mapped tactic"
         print(f"  [{inc['severity']}] {inc['id']} {inc['first_seen']}, {inc['finding_count']} findings "
-              f"({chain}): {inc['narrative'][:300]}", file=sys.stderr)
+              f"({chain}): {one_line(str(inc['narrative'])[:300])}", file=sys.stderr)
 
 
 def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:

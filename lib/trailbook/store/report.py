@@ -57,7 +57,7 @@ class IngestReport:
                              ("partitions not compacted", self.compaction_failed)):
             if named:
                 lines.append(f"{title} ({len(named)}):")
-                lines += [f"  {_shown(path)}: {_shown(reason)}" for path, reason in named]
+                lines += [f"  {one_line(path)}: {one_line(reason)}" for path, reason in named]
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,7 +68,7 @@ class IngestReport:
         return data
 
 
-def _shown(text: str) -> str:
+def one_line(text: str) -> str:
     """A file name or reason on one line: control characters (a newline in a hostile file name
     could forge summary lines) are shown escaped."""
     if text.isprintable():
