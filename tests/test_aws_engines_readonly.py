@@ -127,7 +127,7 @@ def test_iam_policies_grant_exactly_the_engine_calls():
     assert writes == {"athena:StartQueryExecution", "athena:StopQueryExecution", "s3:PutObject",
                       "s3:AbortMultipartUpload"}  # the last two only on the results location
     lake = aws.required_iam_policy("lake", region="eu-west-1", account_id="111122223333", event_data_store=EDS_ID)
-    assert lake["Statement"] == [{
+    assert lake["Statement"][:1] == [{  # then the doctor's reads (test_policy_cloud.py)
         "Sid": "TrailbookLakeQueries", "Effect": "Allow",
         "Action": ["cloudtrail:CancelQuery", "cloudtrail:DescribeQuery", "cloudtrail:GetQueryResults",
                    "cloudtrail:StartQuery"],

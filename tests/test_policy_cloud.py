@@ -79,3 +79,26 @@ def test_collect_takes_kms_keys_too(capsys):
 def test_bad_policy_input_is_a_usage_error(kwargs, message):
     with pytest.raises(UsageError, match=message):
         aws.required_iam_policy("lake", **kwargs)
+
+
+def test_the_doctors_reads_are_granted_scoped_to_the_named_resources(capsys):
+    # IAM actions from the AWS service authorization reference, written out, not derived from trailbook.
+    athena = _by_sid(_policy(capsys, "athena", "--region", "eu-west-1", "--account-id", "111122223333",
+                             "--work-group", "security", "--cloudtrail-bucket", "trail-bucket",
+                             "--kms-key-arn", TRAIL_KEY))
+    assert athena["TrailbookDoctorAthena"]["Action"] == ["athena:GetWorkGroup"]
+    assert athena["TrailbookDoctorAthena"]["Resource"] == "arn:aws:athena:eu-west-1:111122223333:workgroup/security"
+    assert athena["TrailbookDoctorS3"] == {"Sid": "TrailbookDoctorS3", "Effect": "Allow",
+                                           "Action": ["s3:GetEncryptionConfiguration"],
+                                           "Resource": "arn:aws:s3:::trail-bucket"}
+    assert athena["TrailbookDoctorKms"]["Action"] == ["kms:DescribeKey", "kms:GetKeyPolicy"]
+    assert athena["TrailbookDoctorKms"]["Resource"] == [TRAIL_KEY]
+    # What the doctor also calls is already granted to the engine: the table, the bucket's listing, objects.
+    assert "glue:GetTable" in athena["TrailbookGlueTable"]["Action"]
+    assert {"s3:ListBucket", "s3:GetObject"} <= set(athena["TrailbookReadCloudTrailLogs"]["Action"])
+    lake = _by_sid(_policy(capsys, "lake", "--event-data-store", EDS_ARN))
+    assert lake["TrailbookDoctorCloudtrail"] == {"Sid": "TrailbookDoctorCloudtrail", "Effect": "Allow",
+                                                 "Action": ["cloudtrail:GetEventDataStore"], "Resource": EDS_ARN}
+    # Without keys there is nothing to scope KMS reads to: no statement (the doctor names the key to add).
+    assert "TrailbookDoctorKms" not in lake
+    assert not any(a.startswith("sts:") for s in lake.values() for a in s["Action"])  # GetCallerIdentity needs none

@@ -19,13 +19,17 @@ Defaults that cannot miss data (Athena's partition projection types: enum, integ
   account scope (the `accounts` parameter) gives exactly that predicate; the athena engine turns
   that failure into a one-line error saying to set it. An `integer` projection over all 12-digit
   ids would let unscoped queries enumerate 10^12 prefixes, so it is not offered.
+  `accounts_from` reads the accounts from what is actually in the bucket: the listing of
+  `trailbook athena doctor --json`, or a text file of ids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import params as P
 from . import schema
@@ -67,6 +71,30 @@ def logs_location(bucket: str, prefix: str = "", org_id: str | None = None) -> s
         _check(_ORG_ID, org_id, "organization id")
     parts = [bucket] + ([prefix] if prefix else []) + ["AWSLogs"] + ([org_id] if org_id else [])
     return "s3://" + "/".join(parts) + "/"
+
+
+def accounts_from(path: str | Path, org_id: str | None = None) -> list[str]:
+    """The account ids of a doctor listing (`trailbook athena doctor --json`: the accounts with
+    CloudTrail folders under AWSLogs/[<org-id>/]), or of a text file with one id a line (# comments)."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DdlError(f"--accounts-from {file}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    if not text.lstrip().startswith("{"):
+        ids = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+        return P.coerce("list[account_id]", [i for i in ids if i], "accounts-from")
+    try:
+        folders = json.loads(text)["listing"]["folders"]
+    except (ValueError, KeyError, TypeError):
+        raise DdlError(f"--accounts-from {file}: not a doctor listing (trailbook athena doctor --json)") from None
+    found = folders.get(org_id or "") if isinstance(folders, dict) else None
+    if not found:
+        where = ", ".join(f"AWSLogs/{k}/" if k else "AWSLogs/<account>/" for k in folders) or "nothing"
+        wanted = f"AWSLogs/{org_id}/" if org_id else "AWSLogs/<account>/ (a trail's own folders)"
+        hint = "; pass --org-id for an organization trail" if not org_id and any(folders) else ""
+        raise DdlError(f"--accounts-from {file}: the listing has no accounts under {wanted}; it has {where}{hint}")
+    return P.coerce("list[account_id]", sorted(found), "accounts-from")
 
 
 def _first_day(start_date: str | dt.date | dt.datetime) -> str:

@@ -8,13 +8,14 @@ that enforces it, the IAM policy that allows it, the boto3 session, and the retr
 from __future__ import annotations
 
 from .guard import ReadOnlyViolation, install_read_only_guard
-from .operations import ALLOWED, QUERY_LIFECYCLE, REPORT_JOBS, allowed
+from .operations import ALLOWED, DOCTOR_READS, QUERY_LIFECYCLE, REPORT_JOBS, allowed, doctor_role
 from .policy import iam_action, required_iam_policy
 from .retry import THROTTLING_CODES, Caller, Clock, RetryPolicy, SystemClock, backoff_delays, error_code, is_throttling
 from .session import add_session_hook, remove_session_hook, session
 
 __all__ = [
-    "ALLOWED", "QUERY_LIFECYCLE", "REPORT_JOBS", "THROTTLING_CODES", "Caller", "Clock", "ReadOnlyViolation",
-    "RetryPolicy", "SystemClock", "add_session_hook", "allowed", "backoff_delays", "error_code", "iam_action",
-    "install_read_only_guard", "is_throttling", "remove_session_hook", "required_iam_policy", "session",
+    "ALLOWED", "DOCTOR_READS", "QUERY_LIFECYCLE", "REPORT_JOBS", "THROTTLING_CODES", "Caller", "Clock",
+    "ReadOnlyViolation", "RetryPolicy", "SystemClock", "add_session_hook", "allowed", "backoff_delays", "doctor_role",
+    "error_code", "iam_action", "install_read_only_guard", "is_throttling", "remove_session_hook",
+    "required_iam_policy", "session",
 ]

@@ -11,13 +11,18 @@ operation names. Nothing here changes an account's configuration:
   later Get* calls read. They create no resource and change no policy, principal or setting.
 - ``sts:AssumeRole`` issues temporary credentials for the read-only collection role in each member
   account; it changes nothing in either account.
+
+The doctors (``trailbook athena doctor``, ``lake doctor``) make their engine's calls, to run one
+test query, plus the reads in ``DOCTOR_READS`` that look at the setup around it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-ALLOWED: Mapping[str, Mapping[str, frozenset[str]]] = {
+Operations = Mapping[str, frozenset[str]]  # botocore service name -> operation names
+
+_ENGINES: Mapping[str, Operations] = {
     "athena": {
         "athena": frozenset({"StartQueryExecution", "GetQueryExecution", "GetQueryResults", "StopQueryExecution"}),
         "s3": frozenset({"GetObject", "HeadObject", "ListObjectsV2", "ListObjects"}),
@@ -25,6 +30,38 @@ ALLOWED: Mapping[str, Mapping[str, frozenset[str]]] = {
     "lake": {
         "cloudtrail": frozenset({"StartQuery", "DescribeQuery", "GetQueryResults", "CancelQuery"}),
     },
+}
+# What each doctor reads besides its engine's calls: who is calling, the workgroup, the table, the
+# trail bucket's folders, encryption and one object's headers, the KMS key; Lake's event data store.
+DOCTOR_READS: Mapping[str, Operations] = {
+    "athena": {
+        "sts": frozenset({"GetCallerIdentity"}),
+        "athena": frozenset({"GetWorkGroup"}),
+        "glue": frozenset({"GetTable"}),
+        "s3": frozenset({"ListObjectsV2", "HeadObject", "GetBucketEncryption"}),
+        "kms": frozenset({"DescribeKey", "GetKeyPolicy"}),
+    },
+    "lake": {
+        "sts": frozenset({"GetCallerIdentity"}),
+        "cloudtrail": frozenset({"GetEventDataStore"}),
+        "kms": frozenset({"DescribeKey", "GetKeyPolicy"}),
+    },
+}
+
+
+def _union(*lists: Operations) -> Operations:
+    return {service: frozenset().union(*(ops.get(service, frozenset()) for ops in lists))
+            for service in sorted({service for ops in lists for service in ops})}
+
+
+def doctor_role(engine: str) -> str:
+    """The guard role of `engine`'s doctor (its session may make the engine's calls and the doctor's reads)."""
+    return f"{engine}-doctor"
+
+
+ALLOWED: Mapping[str, Mapping[str, frozenset[str]]] = {
+    **_ENGINES,
+    **{doctor_role(engine): _union(_ENGINES[engine], reads) for engine, reads in DOCTOR_READS.items()},
     "collect": {
         "iam": frozenset({
             "GetAccountAuthorizationDetails", "GenerateCredentialReport", "GetCredentialReport",
@@ -36,6 +73,8 @@ ALLOWED: Mapping[str, Mapping[str, frozenset[str]]] = {
         "guardduty": frozenset({"ListDetectors", "GetDetector"}),
         "s3control": frozenset({"GetPublicAccessBlock"}),
         "accessanalyzer": frozenset({"ListAnalyzers", "ListFindingsV2"}),
+        # The organization and its accounts: who is "inside" for the exposure detections.
+        "organizations": frozenset({"DescribeOrganization", "ListAccounts"}),
     },
 }
 # The allowed calls that do more than read, by kind (see the module docstring).

@@ -31,6 +31,15 @@ the table through the caller's permissions, so the policy also grants:
 Scope the workgroup ARN and the buckets with ``required_iam_policy("athena", region=...,
 account_id=..., work_group=..., cloudtrail_bucket=..., results_bucket=...)``.
 
+The doctors (``trailbook athena doctor``, ``lake doctor``)
+----------------------------------------------------------
+Each policy also grants its doctor's reads (``operations.DOCTOR_READS``) that the statements above
+do not: ``athena:GetWorkGroup`` on the workgroup and ``s3:GetEncryptionConfiguration`` on the
+CloudTrail bucket (athena), ``cloudtrail:GetEventDataStore`` on the event data store (lake), and,
+for the keys given with ``kms_key_arns``, ``kms:DescribeKey`` and ``kms:GetKeyPolicy``. Without keys
+there is no KMS statement, and the doctor says which key to name. ``sts:GetCallerIdentity`` needs no
+permission.
+
 CloudTrail Lake engine (``engine="lake"``)
 ------------------------------------------
 API calls: ``cloudtrail:StartQuery``, ``cloudtrail:DescribeQuery``,
@@ -67,15 +76,16 @@ identity needs in every account it reads (attach it to the read-only role in eac
 or to the caller for a single account). ``Resource`` is ``*`` because these read actions either
 support no resource-level permissions (GetAccountAuthorizationDetails, GenerateCredentialReport,
 GetCredentialReport, ListVirtualMFADevices, ListDetectors, ListAnalyzers, DescribeTrails,
-GetAccountPublicAccessBlock) or are called on every principal and policy. Actions:
+GetAccountPublicAccessBlock, DescribeOrganization, ListAccounts) or are called on every principal and policy. Actions:
 iam:GetAccountAuthorizationDetails, iam:GenerateCredentialReport, iam:GetCredentialReport,
 iam:GenerateServiceLastAccessedDetails, iam:GetServiceLastAccessedDetails, iam:ListAccessKeys,
 iam:GetAccessKeyLastUsed, iam:ListVirtualMFADevices, cloudtrail:DescribeTrails,
 cloudtrail:GetTrailStatus, guardduty:ListDetectors, guardduty:GetDetector,
 s3:GetAccountPublicAccessBlock, access-analyzer:ListAnalyzers, access-analyzer:ListFindings (which
-authorises ListFindingsV2). With ``role_name`` (multi-account collection) a second statement,
-``TrailbookAssumeCollectionRole``, grants the caller ``sts:AssumeRole`` on
-``arn:aws:iam::*:role/<role_name>``; narrow ``*`` to your account ids if you can.
+authorises ListFindingsV2), organizations:DescribeOrganization, organizations:ListAccounts (the
+organization and its member accounts, which the exposure detections trust). With ``role_name``
+(multi-account collection) a second statement, ``TrailbookAssumeCollectionRole``, grants the caller
+``sts:AssumeRole`` on ``arn:aws:iam::*:role/<role_name>``; narrow ``*`` to your account ids if you can.
 """
 
 from __future__ import annotations
@@ -87,7 +97,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .guard import ReadOnlyViolation
-from .operations import ALLOWED, allowed
+from .operations import ALLOWED, DOCTOR_READS, allowed, doctor_role
 
 # IAM action prefixes differ from botocore service names for two services.
 _IAM_PREFIX = {"s3control": "s3", "accessanalyzer": "access-analyzer"}
@@ -96,7 +106,13 @@ _IAM_ACTION_OVERRIDES = {
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     # "ListFindings and ListFindingsV2 both use access-analyzer:ListFindings".
     ("accessanalyzer", "ListFindingsV2"): "access-analyzer:ListFindings",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
 }
+# "No permissions are required to perform this operation" (STS API reference).
+_NO_PERMISSION = {("sts", "GetCallerIdentity")}
 _EDS_ARN = re.compile(r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/[A-Za-z0-9-]{3,128}$")
 _EDS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,127}$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
@@ -190,6 +206,20 @@ def _collect(role_name: str | None) -> list[dict[str, Any]]:
     return statements
 
 
+def _doctor(role: str, granted: list[dict[str, Any]], resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The doctor's reads that `granted` does not cover yet, one statement per service; a service with
+    no resource to scope to (KMS without keys) gets none."""
+    have = {action for statement in granted for action in statement["Action"]}
+    needed: dict[str, set[str]] = {}
+    for service, operations in DOCTOR_READS[role].items():
+        for operation in operations:
+            action = iam_action(service, operation, doctor_role(role))
+            if (service, operation) not in _NO_PERMISSION and action not in have and resources.get(service):
+                needed.setdefault(service, set()).add(action)
+    return [{"Sid": f"TrailbookDoctor{service.capitalize()}", "Effect": "Allow", "Action": sorted(actions),
+             "Resource": resources[service]} for service, actions in sorted(needed.items())]
+
+
 def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", work_group: str = "*",
                         database: str = "*", table: str = "*", cloudtrail_bucket: str = "*",
                         results_bucket: str = "*", event_data_store: str = "*",
@@ -198,10 +228,15 @@ def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", 
     """The least-privilege IAM policy (a policy document) for `role`: athena, lake or collect.
     Narrow each "*" you can. `kms_key_arns`: keys to decrypt with (SSE-KMS trail objects);
     `results_kms_key_arns` (athena): the key of an SSE-KMS query-results location."""
+    keys = sorted(set(kms_key_arns))
     if role == "athena":
         statements = _athena(region, account_id, work_group, database, table, cloudtrail_bucket, results_bucket)
+        statements += _doctor(role, statements, {
+            "athena": _arn("athena", region, account_id, f"workgroup/{work_group}"),
+            "s3": f"arn:aws:s3:::{cloudtrail_bucket}", "kms": keys})
     elif role == "lake":
         statements = _lake(region, account_id, event_data_store)
+        statements += _doctor(role, statements, {"cloudtrail": statements[0]["Resource"], "kms": keys})
     elif role == "collect":
         statements = _collect(role_name)
     else:
