@@ -424,7 +424,8 @@ def test_single_account_round_trip(aws: None, tmp_path: Path) -> None:
     assert all(p["filter"] == {"status": {"eq": ["ACTIVE"]}} for p in listed)
 
     # Read-only proof: every call was allow-listed, and every allow-listed read was exercised.
-    assert {op for _, op in log.calls} == set().union(*READ_ONLY_OPERATIONS.values()) - {"AssumeRole"}
+    # (AssumeRole is for several accounts; ListAccounts only answers inside an organization: both have own tests.)
+    assert {op for _, op in log.calls} == set().union(*READ_ONLY_OPERATIONS.values()) - {"AssumeRole", "ListAccounts"}
 
 
 def test_service_last_accessed_follows_markers(aws: None, tmp_path: Path) -> None:
@@ -757,3 +758,64 @@ def test_snapshot_writer_and_loader_checks(tmp_path: Path) -> None:
         load_snapshot(path)
     with pytest.raises(SnapshotError, match="not an IAM snapshot"):
         load_snapshot(tmp_path)
+
+
+# --- the organization ----------------------------------------------------------------------
+
+def _organization_with_members(*names: str) -> tuple[str, list[str]]:
+    """An organization made in moto with these member accounts; its id and every account id, read back
+    through boto3 directly (the test's own view, not the collector's)."""
+    org = boto3.client("organizations", region_name=HOME)
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    for name in names:
+        org.create_account(Email=f"{name}@example.com", AccountName=name)
+    listed = [a["Id"] for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"]]
+    return org_id, sorted(listed)
+
+
+def test_the_organization_and_its_accounts_are_recorded(aws: None, tmp_path: Path) -> None:
+    build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    org_id, members = _organization_with_members("prod", "logs")
+    assert len(members) == 3 and MOTO_ACCOUNT in members  # the management account and two members
+    log = ReadOnlyCallLog()
+    path, _ = collect(tmp_path, FakeAws(), log)
+    snap = load_snapshot(path)
+    assert snap.errors == []
+    assert snap.organization == {"id": org_id, "accounts": members}
+    assert snap.organization_id == org_id and snap.organization_accounts == tuple(members)
+    assert ("organizations", "ListAccounts") in log.calls
+
+
+def test_an_account_outside_any_organization_records_none_and_no_error(aws: None, tmp_path: Path) -> None:
+    build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    path, _ = collect(tmp_path, FakeAws())
+    snap = load_snapshot(path)
+    assert snap.organization is None and snap.errors == []
+    assert snap.organization_accounts == (MOTO_ACCOUNT,)
+    assert "organization" not in json.loads((path / "snapshot.json").read_text())
+
+
+def test_a_member_that_cannot_list_accounts_keeps_the_organization_id(aws: None, tmp_path: Path) -> None:
+    build_world(boto3.Session(region_name=HOME), MOTO_ACCOUNT)
+    org_id, _ = _organization_with_members("prod")
+    fake = FakeAws()
+    fake.failures.append(("ListAccounts", lambda p: True, "AccessDeniedException"))
+    path, _ = collect(tmp_path, fake)
+    snap = load_snapshot(path)
+    assert snap.organization == {"id": org_id, "accounts": []}
+    assert snap.organization_accounts == (MOTO_ACCOUNT,)
+    assert [(e["call"], "AccessDenied" in e["message"]) for e in snap.errors] == [("ListAccounts", True)]
+
+
+@pytest.mark.parametrize("organization,message", [
+    ({"id": "not-an-org", "accounts": []}, "organization must be"),
+    ({"id": "o-abcdefghij", "accounts": ["12345"]}, "12345"),
+    ({"id": "o-abcdefghij"}, "organization must be"),
+])
+def test_a_bad_organization_in_snapshot_json_is_refused(tmp_path: Path, organization: dict, message: str) -> None:
+    path = write_snapshot(tmp_path, {MEMBER_A: AccountData()}, source="live",
+                          collected_at=datetime(2026, 1, 2, tzinfo=UTC))
+    manifest = json.loads((path / "snapshot.json").read_text())
+    (path / "snapshot.json").write_text(json.dumps({**manifest, "organization": organization}))
+    with pytest.raises(SnapshotError, match=message):
+        load_snapshot(path)

@@ -42,7 +42,7 @@ from trailbook.iam.access_advisor import (
     regions_seen,
     start_job,
 )
-from trailbook.iam.context import AccountContext, CollectionIncomplete, Failed
+from trailbook.iam.context import AccountContext, CollectionIncomplete, Failed, describe_error
 from trailbook.iam.credential_report import CredentialReportError, parse_credential_report
 from trailbook.iam.posture import collect_posture, is_region_name
 from trailbook.iam.snapshot import AccountData, SnapshotErrorEntry, validate_account_id, write_snapshot
@@ -139,7 +139,39 @@ def collect_snapshot(
             collected[account_id] = data
             errors.extend(SnapshotErrorEntry(account_id, call, message) for call, message in ctx.problems)
 
-    return write_snapshot(out_dir, collected, source="live", collected_at=collected_at, errors=errors)
+    org_ctx = AccountContext(session=base, home_region=home_region, caller=caller)
+    organization = _organization(org_ctx)
+    home_account = next(iter(collected), "unknown")  # the organization calls are made with the base credentials
+    errors.extend(SnapshotErrorEntry(home_account, call, message) for call, message in org_ctx.problems)
+    return write_snapshot(out_dir, collected, source="live", collected_at=collected_at, errors=errors,
+                          organization=organization)
+
+
+def _organization(ctx: AccountContext) -> dict[str, Any] | None:
+    """The organization and every account in it, for the exposure detections' trusted set.
+
+    Any member may call DescribeOrganization; ListAccounts answers only in the management account or
+    a delegated administrator, so elsewhere its AccessDenied is recorded and the organization id alone
+    is kept (its accounts are then the snapshot's own).
+    """
+    org = ctx.client("organizations")
+    try:
+        described = ctx.caller.call(org, "DescribeOrganization")
+    except ClientError as error:
+        if error_code(error) != "AWSOrganizationsNotInUseException":  # a standalone account is not a failure
+            ctx.record("DescribeOrganization", describe_error(error))
+        return None
+    accounts: list[str] = []
+    params: dict[str, Any] = {}
+    while True:
+        page = ctx.attempt("ListAccounts", ctx.caller.call, org, "ListAccounts", **params)
+        if isinstance(page, Failed):
+            break
+        accounts += [str(a["Id"]) for a in page.get("Accounts", [])]
+        if not page.get("NextToken"):
+            break
+        params = {"NextToken": page["NextToken"]}
+    return {"id": described["Organization"]["Id"], "accounts": accounts}
 
 
 def _prepare(session: boto3.Session, hook: Callable[[boto3.Session], None] | None) -> None:

@@ -3,7 +3,7 @@ and every IAM analysis reads, so analyses run offline.
 
 Layout (format ``trailbook-iam-snapshot/1``)::
 
-    <snapshot>/snapshot.json                 format, collected_at, accounts, source, errors
+    <snapshot>/snapshot.json                 format, collected_at, accounts, source, errors[, organization]
     <snapshot>/<account_id>/credential_report.csv
                            /credential_report.json      {"GeneratedTime", "ReportFormat"}
                            /authorization_details.json  GetAccountAuthorizationDetails, pages merged
@@ -138,8 +138,12 @@ def write_snapshot(
     source: Source,
     collected_at: datetime,
     errors: Sequence[SnapshotErrorEntry | Mapping[str, str]] = (),
+    organization: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a snapshot directory under ``out_dir`` and return its path.
+
+    ``organization`` ({"id", "accounts"}), when the collection could read it, names the
+    organization the accounts belong to and every account in it.
 
     The directory is assembled under a hidden temporary name and renamed at the end, so a
     half-written snapshot never looks complete. An existing snapshot is never overwritten.
@@ -168,12 +172,27 @@ def write_snapshot(
             "accounts": list(accounts),
             "source": source,
             "errors": error_dicts,
+            **({"organization": _checked_organization(organization, "organization")} if organization else {}),
         })
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def _checked_organization(value: Any, where: str) -> dict[str, Any]:
+    """{"id": "o-...", "accounts": [12-digit ids]}: the organization and its member accounts."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("id"), str) \
+            or not re.fullmatch(r"o-[a-z0-9]{10,32}", value["id"]) or not isinstance(value.get("accounts"), list):
+        raise SnapshotError(f"{where} must be {{id: o-..., accounts: [...]}}, not {value!r:.120}")
+    accounts = [str(a) for a in value["accounts"]]
+    for account in accounts:
+        try:
+            validate_account_id(account)
+        except ValueError as error:
+            raise SnapshotError(f"{where}: {error}") from error
+    return {"id": value["id"], "accounts": sorted(set(accounts))}
 
 
 def _checked_error(entry: Mapping[str, str]) -> dict[str, str]:
@@ -210,6 +229,16 @@ class Snapshot:
     accounts: tuple[str, ...]
     source: str
     errors: list[dict[str, str]] = field(default_factory=list)
+    organization: dict[str, Any] | None = None  # {"id", "accounts"} when the collection could read it
+
+    @property
+    def organization_accounts(self) -> tuple[str, ...]:
+        """Every account of the organization (when known) and the snapshot's own, sorted."""
+        return tuple(sorted(set(self.accounts) | set((self.organization or {}).get("accounts") or ())))
+
+    @property
+    def organization_id(self) -> str | None:
+        return (self.organization or {}).get("id")
 
     def errors_for(self, account: str) -> list[dict[str, str]]:
         """The failed calls recorded for one account."""
@@ -312,4 +341,6 @@ def load_snapshot(path: str | Path) -> Snapshot:
         accounts=tuple(accounts),
         source=manifest["source"],
         errors=errors,
+        organization=_checked_organization(manifest["organization"], f"{manifest_path}: organization")
+        if manifest.get("organization") is not None else None,
     )
