@@ -71,12 +71,10 @@ def local_engine(records: Iterable[dict], tmp: Path):
 
 
 def fixture_case(name: str, case: str = "match") -> tuple[list[dict], dict]:
-    records = json.loads((QUERY_FIXTURES / name / f"{case}.json").read_text())
-    path = QUERY_FIXTURES / name / "params.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    params = data[case] if isinstance(data.get(case), dict) else {k: v for k, v in data.items()
-                                                                   if k not in ("match", "nomatch")}
-    return records, dict(params)
+    # The fixture's records and parameters, read as tests/test_queries.py reads them (one reader).
+    from test_queries import fixture_params, fixture_records
+
+    return fixture_records(name, case), fixture_params(name, case)
 
 
 def engine_text(value: Any) -> str | None:

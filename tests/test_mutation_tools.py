@@ -99,3 +99,58 @@ def test_a_mutated_optional_annotation_is_equivalent_and_other_code_is_not():
     assert score.verdict("m:core/ReplaceBinaryOperator_BitOr_Sub#0", annotation, {}) == score.ANNOTATION
     assert score.verdict(ident, code, {}) is None
     assert score.verdict(ident, code, {ident: "why"}) == "why"
+    union = "--- a\n+++ b\n-def f(rows: pa.Table | pa.RecordBatch, *, n: int | None) -> str | Path:\n+def f(...):\n"
+    assert score.verdict(ident, union, {}) == score.ANNOTATION
+    default = "--- a\n+++ b\n-def f(flags: int = A | B) -> int:\n+def f(flags: int = A - B) -> int:\n"
+    assert score.verdict(ident, default, {}) is None  # a default value is evaluated
+    both = "--- a\n+++ b\n-def f(x: str | None = A | B):\n+def f(x: str | None = A - B):\n"
+    assert score.verdict(ident, both, {}) is None
+
+
+def test_other_fixture_cases_are_found_and_take_their_base_cases_parameters(tmp_path, monkeypatch):
+    import json
+
+    import test_queries
+
+    folder = tmp_path / "q"
+    folder.mkdir()
+    for name in ("match", "nomatch", "nomatch_empty_list", "match_other_list", "notes"):
+        (folder / f"{name}.json").write_text("[]")
+    (folder / "params.json").write_text(json.dumps({
+        "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "limit": 3,
+        "nomatch": {"start": "2023-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"},
+        "nomatch_empty_list": {"names": []}, "match_other_list": {"names": ["x"], "limit": 4}}))
+    monkeypatch.setattr(test_queries, "QUERY_FIXTURES", tmp_path)
+    assert test_queries.fixture_cases("q") == ["match", "nomatch", "match_other_list", "nomatch_empty_list"]
+    assert test_queries.fixture_params("q", "match") == {
+        "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "limit": 3}
+    assert test_queries.fixture_params("q", "match_other_list") == {
+        "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "limit": 4, "names": ["x"]}
+    assert test_queries.fixture_params("q", "nomatch_empty_list") == {
+        "start": "2023-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "names": []}
+    assert test_queries.expected_ids_path("q", "match_other_list") == folder / "expect_event_ids_other_list.json"
+    assert test_queries.expected_ids_path("q", "match") == folder / "expect_event_ids.json"
+
+
+def test_a_match_case_must_cite_exactly_the_expected_events(tmp_path, monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import test_queries
+
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "expect_event_ids.json").write_text(json.dumps(["a", "b"]))
+    monkeypatch.setattr(test_queries, "QUERY_FIXTURES", tmp_path)
+    query = SimpleNamespace(name="q", is_detection=True)
+
+    def problem(*findings):
+        rows = pd.DataFrame({"event_ids": [list(f) for f in findings], "event_count": [len(f) for f in findings]})
+        return test_queries.fixture_problem(query, "match", rows)
+
+    assert problem(["a"], ["b"]) is None
+    assert "reported but not expected: ['c']" in problem(["a", "b", "c"])  # a superset is not enough
+    assert "not reported: ['b']" in problem(["a"])
+    assert problem() == "no rows on its match fixture"
+    assert test_queries.fixture_problem(query, "nomatch_x", pd.DataFrame({"event_ids": []})) is None

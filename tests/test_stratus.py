@@ -4,7 +4,13 @@ Each technique's events (tests/fixtures/stratus/, Apache-2.0, anonymised by the 
 store of their own; the whole key-misuse and guardrail hunt (plus the console-login queries for sign-in techniques)
 runs over a window around them, with a baseline that holds nothing, as for a first detonation.
 The defaults are used throughout: no threshold had to be lowered for a single detonation.
-A finding counts only if it names at least one eventID of that technique's file.
+
+Exactness (issue 17): malicious_event_ids.json names, per recording, the eventIDs of the attack calls
+themselves (chosen by reading the recording and the technique's Stratus description, each with its
+reason). Every one of them must be cited by the technique's expected detection(s), and every finding
+of the hunt on the recording must cite at least one of them: no finding may rest only on the
+recording's set-up or background events (Stratus assuming its warm-up role, polling, clean-up),
+unless it is listed in SIDE_FINDINGS with the reason.
 """
 
 from __future__ import annotations
@@ -64,9 +70,26 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 # Techniques whose events cannot be detected, with the reason. All 35 recorded ones can.
 UNDETECTABLE: dict[str, str] = {}
 
+# technique -> {"event_ids": the attack calls' eventIDs, "reason": why these and not the others}.
+MALICIOUS: dict[str, dict] = json.loads((STRATUS / "malicious_event_ids.json").read_text())
+
+# (technique, detection) -> why that detection may report the recording without citing an attack call.
+SIDE_FINDINGS: dict[tuple[str, str], str] = {}
+
 
 def _events(technique: str) -> list[dict]:
     return json.loads((STRATUS / f"{technique}.json").read_text())
+
+
+def hunt_names(session) -> list[str]:
+    """The whole key-misuse and guardrail hunt, plus the console-login queries for sign-in techniques."""
+    return K.hunt_queries(session) + ["console_login_without_mfa", "login_profile_changed_by_other"]
+
+
+def cited(found, detections) -> set[str]:
+    """Every eventID the findings of these detections cite."""
+    rows = found[found["detection"].isin(list(detections))]
+    return {eid for ids in rows["event_ids"] for eid in ids}
 
 
 def test_the_table_covers_every_recorded_technique():
@@ -74,6 +97,16 @@ def test_the_table_covers_every_recorded_technique():
     assert len(on_disk) == 35
     assert sorted(set(EXPECTED) | set(UNDETECTABLE)) == on_disk
     assert not set(EXPECTED) & set(UNDETECTABLE)
+    assert sorted(MALICIOUS) == on_disk
+
+
+@pytest.mark.parametrize("technique", sorted(EXPECTED))
+def test_malicious_ids_are_events_of_their_recording(technique):
+    entry = MALICIOUS[technique]
+    own_ids = {e["eventID"] for e in _events(technique)}
+    assert entry["reason"].strip()
+    assert entry["event_ids"] and set(entry["event_ids"]) <= own_ids
+    assert len(set(entry["event_ids"])) == len(entry["event_ids"])
 
 
 @pytest.mark.parametrize("technique", sorted(EXPECTED))
@@ -84,12 +117,17 @@ def test_technique_is_reported_by_its_detection(technique, tmp_path, catalog):
     start = first.replace(hour=0, minute=0, second=0)
     end = start + dt.timedelta(days=2)
     session = local_session(events, tmp_path, start=start, end=end, catalog=catalog)
-    names = K.hunt_queries(session) + ["console_login_without_mfa", "login_profile_changed_by_other"]
-    found = K.hunt(session, baseline_days=14, names=names)
-    own_ids = {e["eventID"] for e in events}
-    credited = {row.detection for row in found.itertuples() if own_ids & set(row.event_ids)}
+    found = K.hunt(session, baseline_days=14, names=hunt_names(session))
+    malicious = set(MALICIOUS[technique]["event_ids"])
+    credited = {row.detection for row in found.itertuples() if malicious & set(row.event_ids)}
     missing = [name for name in EXPECTED[technique] if name not in credited]
     assert not missing, f"{technique}: not reported by {missing}; reported by {sorted(credited)}"
+    uncited = malicious - cited(found, EXPECTED[technique])
+    assert not uncited, f"{technique}: attack calls missing from {EXPECTED[technique]}'s findings: {sorted(uncited)}"
+    # No finding rests only on set-up or background events.
+    stray = sorted({row.detection for row in found.itertuples()
+                    if not malicious & set(row.event_ids) and (technique, row.detection) not in SIDE_FINDINGS})
+    assert not stray, f"{technique}: findings citing no attack call: {stray}"
     # Findings carry the technique's own identities, not placeholders.
     hits = found[found["detection"].isin(EXPECTED[technique])]
     assert set(hits["account_id"]) <= {e["recipientAccountId"] for e in events}

@@ -1,11 +1,11 @@
 """Catalog mutation: does some fixture notice when one condition of a detection is negated or dropped?
 
-    python tests/mutation/catalog_mutants.py [query ...]      (default: DEFAULT_QUERIES; `all` for every one)
+    python tests/mutation/catalog_mutants.py [query ...]      (default: every detection; `all` for every query)
 
 For each query, the SQL template is parsed with sqlglot (placeholders stand in as identifiers), and
 for each condition of each WHERE and HAVING, one at a time: a conjunct of the top-level AND chain is
 negated and dropped, and each alternative of an OR is dropped. The mutant runs on the query's
-match and no-match fixtures (tests/fixtures/queries/<name>/) on the local engine, judged exactly as
+match and no-match fixtures and other cases (tests/fixtures/queries/<name>/) on the local engine, judged as
 tests/test_queries.py judges the real query. Killed: some fixture fails; survived: all pass, so no
 fixture pins that condition. The unmutated round trip through sqlglot must pass first.
 Results: tests/mutation/results/catalog.md and catalog.json, and the table in score.md.
@@ -32,15 +32,9 @@ sys.path.insert(0, str(HERE))
 from score import RESULTS, equivalents, write_score  # noqa: E402
 
 from conftest import QUERY_FIXTURES, local_session  # noqa: E402
+from test_queries import fixture_cases, fixture_params, fixture_problem  # noqa: E402
 from trailbook.catalog import Query, load_catalog  # noqa: E402
-from trailbook.contract import MAX_EVENT_IDS  # noqa: E402
 
-DEFAULT_QUERIES = (
-    "console_brute_force", "console_password_spray", "console_login_without_mfa", "root_activity",
-    "resource_policy_external_access", "cloudtrail_logging_disabled", "guardduty_disabled",
-    "iam_admin_policy_granted", "access_key_created_then_used", "key_new_source_ip", "ssm_command_many_instances",
-    "security_group_open_to_world", "secrets_bulk_retrieval", "long_term_key_session_token",
-)
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _STAND_IN = re.compile(r"__tb_([A-Za-z0-9_]+?)__")
 DIALECT = "trino"
@@ -137,40 +131,19 @@ def _build(base: exp.Expression, index: int, condition: exp.Expression, kind: st
     return Mutant(owner, kind, text, to_template(tree))
 
 
-def _params(name: str, case: str) -> dict:
-    path = QUERY_FIXTURES / name / "params.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    if case in data and isinstance(data[case], dict):
-        return dict(data[case])
-    return {k: v for k, v in data.items() if k not in ("match", "nomatch")}
-
-
 def _fixture_fails(session, query: Query, case: str, params: dict) -> str | None:
-    """Why `case` fails for this query text (as tests/test_queries.py judges), or None when it passes."""
+    """Why `case` fails for this query text (tests/test_queries.py's own judgement), or None when it passes."""
     session.catalog[query.name] = query
-    rows = session.run(query.name, **params)
-    if case == "nomatch":
-        return f"nomatch: {len(rows)} rows" if len(rows) else None
-    if not len(rows):
-        return "match: no rows"
-    if query.is_detection:
-        for ids, count in zip(rows["event_ids"], rows["event_count"], strict=True):
-            if count <= MAX_EVENT_IDS and len(set(ids)) != count:
-                return f"match: {count} counted, {len(set(ids))} listed"
-    expected = QUERY_FIXTURES / query.name / "expect_event_ids.json"
-    if expected.exists() and "event_ids" in rows:
-        missing = set(json.loads(expected.read_text())) - {i for ids in rows["event_ids"] for i in ids}
-        if missing:
-            return f"match: expected eventIDs missing {sorted(missing)}"
-    return None
+    problem = fixture_problem(query, case, session.run(query.name, **params))
+    return f"{case}: {problem.splitlines()[0]}" if problem else None
 
 
 def judge(name: str, catalog: dict[str, Query], tmp: Path) -> tuple[list[Mutant], str | None]:
     """All mutants of one query with verdicts; or a reason the query could not be mutated."""
     query = catalog[name]
     sessions = {}
-    for case in ("match", "nomatch"):
-        params = _params(name, case)
+    for case in fixture_cases(name):
+        params = fixture_params(name, case)
         records = json.loads((QUERY_FIXTURES / name / f"{case}.json").read_text())
         session = local_session(records, tmp / case, start=params.pop("start"), end=params.pop("end"),
                                 catalog=catalog)
@@ -231,10 +204,11 @@ def report(results: dict[str, tuple[list[Mutant], str | None]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("queries", nargs="*", help="query names; `all` for the whole catalog")
+    parser.add_argument("queries", nargs="*", help="default: every detection; `all`: every query")
     args = parser.parse_args(argv)
     catalog = load_catalog()
-    names = sorted(catalog) if args.queries == ["all"] else (args.queries or list(DEFAULT_QUERIES))
+    detections = sorted(name for name, query in catalog.items() if query.is_detection)
+    names = sorted(catalog) if args.queries == ["all"] else (args.queries or detections)
     unknown = sorted(set(names) - set(catalog))
     if unknown:
         print(f"unknown query name(s) {unknown}", file=sys.stderr)

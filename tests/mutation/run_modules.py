@@ -33,10 +33,17 @@ MODULES: dict[str, tuple[str, tuple[str, ...], int]] = {
     "loader_times": ("loader/times.py", ("tests/test_loader_records.py",), 60),
     "loader_records": ("loader/records.py", ("tests/test_loader_records.py",), 60),
     "mask": ("mask.py", ("tests/test_mask.py",), 60),
-    "redact": ("redact.py", ("tests/test_redact.py",), 120),
+    "redact": ("redact.py", ("tests/test_redact.py", "tests/test_redact_mutants.py"), 120),
     "aws_guard": ("aws/guard.py", ("tests/test_aws_calls_oracle.py",), 120),
-    "store_dedupe": ("store/dedupe.py", ("tests/test_store.py",), 300),
+    "store_dedupe": ("store/dedupe.py", ("tests/test_store_dedupe.py",
+                                         "tests/test_store.py::test_duplicates_within_one_batch",
+                                         "tests/test_store.py::test_duplicates_against_the_store",
+                                         "tests/test_store.py::test_an_interrupted_ingest_leaves_nothing_readers_see",
+                                         "tests/test_store.py::test_dedupe_does_not_depend_on_batch_boundaries"), 300),
     "translate": ("translate", ("tests/test_translate.py", "tests/test_engine_sql.py"), 120),
+    "reports_publish": ("reports/publish.py", ("tests/test_reports_publish.py",), 60),
+    "reports_manifest": ("reports/manifest.py", ("tests/test_reports_publish.py",), 60),
+    "store_scan": ("store/scan.py", ("tests/test_store.py",), 300),  # not run yet: ~30-60 s a test run
 }
 # What the copy needs to import trailbook and run the tests.
 COPY = ("lib", "tests", "queries", "notebooks", "pyproject.toml")

@@ -52,7 +52,10 @@ class Parts:
         return [str(self.store_dir / p) for key in keys for p in self.by_key.get(key, [])]
 
 
-_MATCH = "o.eventid IS NOT DISTINCT FROM n.eventid AND o.eventtime = n.eventtime AND o.eventname = n.eventname"
+# The same key in another partition is another copy to keep (as within a batch): stored files of every
+# partition the batch touches are read together, so the partition is part of the match.
+_MATCH = ("o.eventid IS NOT DISTINCT FROM n.eventid AND o.eventtime = n.eventtime AND o.eventname = n.eventname AND "
+          + " AND ".join(f"o.{p} IS NOT DISTINCT FROM n.{p}" for p in schema.PARTITION_NAMES))
 # Per partition, as against the store: the outcome must not depend on batch boundaries.
 _REPEATS = ("SELECT _file, _n FROM _batch_keys QUALIFY row_number() OVER (PARTITION BY "
             "eventid, eventtime, eventname, account_partition, region_partition, date_partition "
@@ -75,8 +78,8 @@ def dedupe(con: duckdb.DuckDBPyConnection, output: Output, stored: Parts) -> Non
                                                  *schema.PARTITION_NAMES])
     queries = []
     if old:
-        queries.append(f"SELECT _file, _n FROM _batch_keys n SEMI JOIN "
-                       f"(SELECT eventid, eventtime, eventname FROM read_parquet($old)) o ON {_MATCH}")
+        queries.append(f"SELECT _file, _n FROM _batch_keys n SEMI JOIN (SELECT eventid, eventtime, eventname, "
+                       f"{', '.join(schema.PARTITION_NAMES)} FROM read_parquet($old)) o ON {_MATCH}")
     if repeats:
         queries.append(_REPEATS)
     con.register("_batch_keys", keys)
