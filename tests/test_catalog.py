@@ -26,6 +26,9 @@ GOOD_HEADER = """\
 --   start: {{type: timestamp, description: Window start}}
 --   end: {{type: timestamp, description: Window end}}
 --   user_name: {{type: string, default: alice, description: The user to look for}}
+-- remediation:
+--   text: Ask the user whether the sign-in was theirs; if not, reset the password.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 """
 GOOD_BODY = """\
 WITH events AS (
@@ -241,3 +244,152 @@ def test_the_actor_fragment_renders_the_same_sql_on_every_engine(catalog):
     query = catalog["resource_policy_external_access"]
     assert "{{ actor_arn }}" in query.sql
     assert ACTOR_ARN in query.render(C._LintFragments(), start="2026-01-01", end="2026-01-02").sql
+
+
+# --- the first-seen family: key_new_* detections share one definition -------------------------------
+
+KEY_NEW = ("key_new_region", "key_new_source_ip", "key_new_source_network", "key_new_user_agent",
+           "key_new_user_agent_family")
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
+
+
+def test_every_key_new_detection_is_a_member_of_the_first_seen_family(catalog):
+    assert sorted(n for n in catalog if n.startswith("key_new_")) == sorted(KEY_NEW)
+    for name in KEY_NEW:
+        text = (QUERIES / "keys" / f"{name}.sql").read_text()
+        assert text.count("{{ key_first_seen }}") == 1, name
+        for own_logic in ("known_subjects", "'AKIA%'", "min_baseline_events }}", "{{ actor_arn }}"):
+            assert own_logic not in text.split("WITH events AS", 1)[1], (name, own_logic)
+        # Loaded, the family is pasted in: the query as run judges subjects against their baseline.
+        sql = catalog[name].render(C._LintFragments(), start="2026-10-22T00:00:00Z", end="2026-10-29T00:00:00Z").sql
+        assert "HAVING count(*) >= 5" in sql and "known_subjects" in sql and "{{" not in sql
+
+
+def _member(tmp_path, body: str, name: str = "key_new_example") -> list[str]:
+    """A key_new_* query with key_new_region's header and the given body, validated."""
+    header, _ = (QUERIES / "keys" / "key_new_region.sql").read_text().split("WITH events AS", 1)
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    path = tmp_path / "keys" / f"{name}.sql"
+    path.write_text(header.replace("key_new_region", name) + body)
+    return C.validate(C.load_query(path))
+
+
+MEMBER_HEAD = """WITH events AS (
+    SELECT * FROM {{ source }} WHERE {{ time_filter }}
+),
+seen AS (
+    SELECT *, eventsource AS seen_value FROM events
+),
+"""
+MEMBER_TAIL = """
+SELECT {{ detection }} AS detection, {{ severity }} AS severity, min(eventtime) AS first_seen,
+       max(eventtime) AS last_seen, recipientaccountid AS account_id, min(awsregion) AS region,
+       min(principal_arn) AS principal_arn, min(access_key_id) AS access_key_id,
+       max_by(sourceipaddress, eventtime) AS source_ip, min(useragent) AS user_agent,
+       array_agg(DISTINCT eventname) AS event_names, count(*) AS event_count,
+       slice(array_agg(eventid), 1, {{ max_event_ids }}) AS event_ids, {{ mitre }} AS mitre
+FROM novel
+GROUP BY recipientaccountid, subject
+"""
+# The first-seen logic written out by hand, as the key_new_* files each did before the family.
+OWN_FIRST_SEEN = """activity AS (
+    SELECT
+        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent, seen_value,
+        useridentity.arn AS principal_arn, useridentity.accesskeyid AS access_key_id,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
+             ELSE {{ actor_arn }} END AS subject,
+        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
+    FROM seen
+    WHERE useridentity.invokedby IS NULL
+),
+known_subjects AS (
+    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
+),
+baseline AS (
+    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window
+),
+novel AS (
+    SELECT a.* FROM activity a
+    JOIN known_subjects k ON k.subject = a.subject
+    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
+    WHERE a.in_window AND b.subject IS NULL
+)"""
+
+
+def test_a_key_new_query_that_uses_the_family_is_valid(tmp_path):
+    assert _member(tmp_path, MEMBER_HEAD + "{{ key_first_seen }}" + MEMBER_TAIL) == []
+
+
+def test_a_key_new_query_may_not_re_implement_the_first_seen_logic(tmp_path):
+    found = _member(tmp_path, MEMBER_HEAD + OWN_FIRST_SEEN + MEMBER_TAIL)
+    assert any("uses {{ key_first_seen }} exactly once" in p for p in found), found
+    assert any("re-implements {{ key_first_seen }}" in p for p in found), found
+    # Renamed CTEs still re-implement it: the threshold, window split and subject are the family's.
+    renamed = OWN_FIRST_SEEN
+    for old, new in (("activity", "calls"), ("known_subjects", "judged"), ("baseline", "usual"), ("novel", "fresh")):
+        renamed = re.sub(rf"\b{old}\b", new, renamed)
+    found = _member(tmp_path, MEMBER_HEAD + renamed + MEMBER_TAIL.replace("FROM novel", "FROM fresh"))
+    assert any("re-implements {{ key_first_seen }}" in p for p in found), found
+    # Using the family and re-defining one of its steps beside it is a re-implementation too.
+    twice = MEMBER_HEAD + "{{ key_first_seen }},\nknown_subjects AS (\n    SELECT subject FROM activity\n)"
+    found = _member(tmp_path, twice + MEMBER_TAIL)
+    assert any("re-implements {{ key_first_seen }}" in p for p in found), found
+
+
+def test_only_key_new_queries_use_the_first_seen_family(tmp_path):
+    found = _member(tmp_path, MEMBER_HEAD + "{{ key_first_seen }}" + MEMBER_TAIL, name="key_example_first_seen")
+    assert any("{{ key_first_seen }} is for the key_new_* queries only" in p for p in found), found
+
+
+def test_every_header_reads_the_same_with_the_pure_python_safe_loader():
+    # The catalog uses libyaml's loader when present; PyYAML's own SafeLoader is the reference.
+    import yaml
+
+    from trailbook import catalog as C
+
+    files = sorted((Path(__file__).parent.parent / "queries").rglob("*.sql"))
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        lines = []
+        for line in text.strip().splitlines():
+            if not line.strip().startswith("--"):
+                break
+            content = line.strip()[2:]
+            lines.append(content[1:] if content.startswith(" ") else content)
+        reference = yaml.load("\n".join(lines), Loader=yaml.SafeLoader) or {}
+        assert reference and C.parse_header(text, path)[0] == reference, path.name
+
+
+# A detection without remediation, and one whose remediation links outside AWS's documentation.
+NO_REMEDIATION = "\n".join(line for line in GOOD_HEADER.splitlines() if "remediation" not in line
+                           and not line.startswith(("--   text:", "--   docs:"))) + "\n"
+FOREIGN_DOCS = GOOD_HEADER.replace("https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html",
+                                   "https://example.com/aws/reset-a-password")
+
+
+def test_a_detection_explains_what_to_do_with_a_link_to_aws_docs(tmp_path):
+    assert "remediation" not in NO_REMEDIATION and "example.com" in FOREIGN_DOCS
+    missing = problems(tmp_path, name="no_remediation", header=NO_REMEDIATION)
+    assert any("needs remediation.text" in p for p in missing), missing
+    assert any("must link AWS's documentation" in p for p in missing), missing
+    foreign = problems(tmp_path, name="foreign_docs", header=FOREIGN_DOCS)
+    assert [p for p in foreign if "remediation" in p] == [
+        "remediation.docs 'https://example.com/aws/reset-a-password' must link AWS's documentation "
+        "(https://docs.aws.amazon.com/...)"], foreign
+    short = problems(tmp_path, name="short_text", header=GOOD_HEADER.replace(
+        "Ask the user whether the sign-in was theirs; if not, reset the password.", "Reset it."))
+    assert any("needs remediation.text" in p for p in short), short
+    # A context query needs none.
+    as_context = NO_REMEDIATION.replace("kind: detection", "kind: context")
+    context = problems(tmp_path, name="context_query", header=as_context)
+    assert not any("remediation" in p for p in context), context
+
+
+def test_every_catalog_detection_says_what_to_do(catalog):
+    detections = [q for q in catalog.values() if q.is_detection]
+    assert len(detections) >= 58
+    for query in detections:
+        assert len(query.remediation) >= 30, query.name
+        assert query.remediation_docs.startswith("https://docs.aws.amazon.com/"), query.name
+        assert not [p for p in C.validate(query) if "remediation" in p], query.name

@@ -20,7 +20,10 @@ Placeholders are `{{ name }}` only (no control flow). Two kinds exist:
 declared parameters, rendered by `params` (the single escaping path), and
 built-in fragments: `source` and `time_filter` come from the engine; `detection`,
 `severity`, `mitre` and `max_event_ids` come from the header; `actor_arn` (who acted, as an
-ARN) is the same on every engine and no query may compute it itself. Every read of
+ARN) is the same on every engine and no query may compute it itself. A family (`key_first_seen`)
+is shared SQL that itself holds placeholders: it is pasted into the query's text when the file is
+loaded, so the rest of the catalog sees one plain query; a family's members (`key_new_*`) must use it
+rather than re-implement it. Every read of
 `{{ source }}` is followed directly by `WHERE {{ time_filter }}`, in a SELECT
 with no joins or UNNEST, so the time window prunes partitions first.
 """
@@ -39,13 +42,17 @@ import yaml
 from . import engines, paths, stages
 from . import params as P
 from .contract import FINDING_COLUMNS, KINDS, MAX_EVENT_IDS, SEVERITIES
-from .engines.sql import ACTOR_ARN, partition_time_filter
+from .engines.sql import ACTOR_ARN, KEY_FIRST_SEEN, partition_time_filter
 from .errors import TrailbookError
 
+# libyaml's safe loader when PyYAML was built with it: the same documents, several times faster.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENGINE_FRAGMENTS = ("source", "time_filter")
 HEADER_FRAGMENTS = ("detection", "severity", "mitre", "max_event_ids")
 SHARED_FRAGMENTS = {"actor_arn": ACTOR_ARN}  # the same SQL on every engine
-BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS + tuple(SHARED_FRAGMENTS)
+# Shared SQL with placeholders of its own, pasted in on load: name -> (SQL, the members' name prefix).
+FAMILIES = {"key_first_seen": (KEY_FIRST_SEEN, "key_new_")}
+BUILTINS = ENGINE_FRAGMENTS + HEADER_FRAGMENTS + tuple(SHARED_FRAGMENTS) + tuple(FAMILIES)
 # A query that computes the actor itself instead of using {{ actor_arn }}.
 _OWN_ACTOR = re.compile(r"coalesce\(\s*(\w+\.)?useridentity\.arn\s*,(?!\s*''\s*\))", re.I)
 
@@ -54,6 +61,7 @@ _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # A timestamp default relative to another timestamp parameter, e.g. `start - 14d`.
 _RELATIVE_DEFAULT = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*([-+])\s*(\d+)\s*([dhm])\s*$")
+_CTE = re.compile(r"\b([a-z_][a-z0-9_]*)\s+AS\s*\(", re.I)
 _SOURCE_READ = re.compile(r"\{\{\s*source\s*\}\}(\s+(AS\s+)?[a-z_]+)?\s+WHERE\s+\{\{\s*time_filter\s*\}\}", re.I)
 
 
@@ -106,6 +114,9 @@ class Query:
     notes: Mapping[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     stage: str | None = None  # a stages.STAGES name: a Python verdict after the SQL
+    template: str = ""  # the file's SQL as written, before families are pasted in (`sql` is after)
+    remediation: str = ""  # what to do about a finding
+    remediation_docs: str = ""  # AWS's documentation for doing it (https://docs.aws.amazon.com/...)
 
     @property
     def is_detection(self) -> bool:
@@ -205,7 +216,7 @@ def parse_header(text: str, path: Path) -> tuple[dict, str]:
         else:
             break
     try:
-        header = yaml.safe_load("\n".join(header_lines)) or {}
+        header = yaml.load("\n".join(header_lines), Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path.name}: header is not valid YAML: {exc}") from None
     if not isinstance(header, dict):
@@ -233,6 +244,11 @@ def _param_from_header(name: str, spec: Any, path: Path) -> P.Param:
     )
 
 
+def expand_families(template: str) -> str:
+    """The query's SQL with every {{ family }} replaced by the family's SQL (whose placeholders stay)."""
+    return _PLACEHOLDER.sub(lambda m: FAMILIES[m.group(1)][0] if m.group(1) in FAMILIES else m.group(0), template)
+
+
 def load_query(path: Path) -> Query:
     path = Path(path)
     header, sql = parse_header(path.read_text(encoding="utf-8"), path)
@@ -240,12 +256,15 @@ def load_query(path: Path) -> Query:
     missing = [key for key in required if key not in header]
     if missing:
         raise CatalogError(f"{path.name}: header lacks {missing}")
-    known = set(required) | {"mitre", "window", "references", "columns", "notes", "stage"}
+    known = set(required) | {"mitre", "window", "references", "columns", "notes", "stage", "remediation"}
     unknown = set(header) - known
     if unknown:
         raise CatalogError(f"{path.name}: unknown header keys {sorted(unknown)}")
     params = {name: _param_from_header(name, spec, path) for name, spec in (header["parameters"] or {}).items()}
     window = tuple(header.get("window") or ("start", "end"))
+    remediation = header.get("remediation") or {}
+    if not isinstance(remediation, dict) or set(remediation) - {"text", "docs"}:
+        raise CatalogError(f"{path.name}: remediation must be a mapping of text: and docs:")
     return Query(
         name=str(header["name"]),
         title=str(header["title"]),
@@ -256,13 +275,16 @@ def load_query(path: Path) -> Query:
         engines=tuple(str(e) for e in header["engines"]),
         params=params,
         window=tuple(str(w) for w in window),
-        sql=sql,
+        sql=expand_families(sql),
         path=path,
         references=tuple(header.get("references") or ()),
         columns={str(k): str(v) for k, v in (header.get("columns") or {}).items()},
         notes={str(k): str(v) for k, v in (header.get("notes") or {}).items()},
         tags=tuple(str(t) for t in header.get("tags") or ()),
         stage=str(header["stage"]) if header.get("stage") else None,
+        template=sql,
+        remediation=" ".join(str(remediation.get("text") or "").split()),
+        remediation_docs=str(remediation.get("docs") or ""),
     )
 
 
@@ -292,6 +314,11 @@ def validate(query: Query) -> list[str]:
             say(f"MITRE id {mitre!r} is not a technique id like T1078 or T1078.004")
     if query.kind == "detection" and not query.mitre:
         say("a detection declares at least one MITRE ATT&CK technique")
+    # Every finding tells the responder what to do, and where AWS documents how.
+    if query.kind == "detection" and len(query.remediation.strip()) < 30:
+        say("a detection needs remediation.text (at least 30 characters): what to do about a finding")
+    if query.kind == "detection" and not query.remediation_docs.startswith("https://docs.aws.amazon.com/"):
+        say(f"remediation.docs {query.remediation_docs!r} must link AWS's documentation (https://docs.aws.amazon.com/...)")
     known = engines.names()
     bad_engines = set(query.engines) - set(known)
     if bad_engines or not query.engines:
@@ -329,9 +356,34 @@ def validate(query: Query) -> list[str]:
         say("the query never reads {{ source }}")
     if len(_SOURCE_READ.findall(query.sql)) != reads:
         say("every {{ source }} must be followed directly by WHERE {{ time_filter }} (partition pruning)")
+    problems.extend(_validate_family(query))
     if problems:
         return problems
     problems.extend(_validate_sql(query))
+    return problems
+
+
+def _validate_family(query: Query) -> list[str]:
+    """A family's member uses the family once and leaves the family's own logic to it: it neither
+    defines the family's CTEs nor uses the family's placeholders (its window split, threshold, subject)."""
+    problems: list[str] = []
+    template = query.template or query.sql
+    used = _PLACEHOLDER.findall(template)
+    for family, (sql, prefix) in FAMILIES.items():
+        if not query.name.startswith(prefix):
+            if family in used:
+                problems.append(f"{{{{ {family} }}}} is for the {prefix}* queries only")
+            continue
+        if used.count(family) != 1:
+            problems.append(f"a {prefix}* query uses {{{{ {family} }}}} exactly once (defined in engines/sql.py); "
+                            f"it uses it {used.count(family)} time(s)")
+        own = sorted({c.lower() for c in _CTE.findall(template)} & {c.lower() for c in _CTE.findall(sql)})
+        if own:
+            problems.append(f"a {prefix}* query re-implements {{{{ {family} }}}}: it defines the family's CTE(s) {own}")
+        logic = sorted(set(used) & set(_PLACEHOLDER.findall(sql)))
+        if logic or "'AKIA%'" in template:
+            problems.append(f"a {prefix}* query re-implements {{{{ {family} }}}}: the window split, the baseline "
+                            f"threshold and the subject belong to the family (uses {logic or ['AKIA%']})")
     return problems
 
 

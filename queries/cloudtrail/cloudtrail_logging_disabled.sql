@@ -15,6 +15,14 @@
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_StopLogging.html
 --   - https://attack.mitre.org/techniques/T1562/008/
+-- remediation:
+--   text: >
+--     Start logging on the trail again (StartLogging, from the trail's home Region), or recreate a
+--     deleted trail from its known-good configuration. Confirm with the account owner whether the
+--     change was planned; if not, treat the caller as compromised and review what it did while logging
+--     was off from a source it could not switch off (the organization trail, CloudTrail event
+--     history).
+--   docs: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-turning-off-logging.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 )

@@ -15,6 +15,13 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/ec2-instance-connect/latest/APIReference/API_SendSSHPublicKey.html
+-- remediation:
+--   text: >
+--     Ask the instance owner whether the key push was expected. If not, treat the listed instances as
+--     compromised (isolate them, snapshot their volumes before changing anything), revoke the caller's
+--     credentials, turn EC2 serial console access off again if it was enabled, and limit
+--     SendSSHPublicKey to the roles that need it.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-ec2.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -14,6 +14,13 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ec2-user-data/
+-- remediation:
+--   text: >
+--     Compare the instance's user data with the script in your deployment templates and restore the
+--     known-good version before the instance starts again. If the modified script already ran, treat
+--     the instance as compromised (isolate it, snapshot its volumes) and, once the owner confirms the
+--     change was not theirs, revoke the caller's credentials.
+--   docs: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -22,6 +22,13 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-overwrite-code/
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-layer-extension/
+-- remediation:
+--   text: >
+--     Ask the function's owner whether the deployment was theirs. If not, redeploy the last known-good
+--     code or version, remove layers nobody added on purpose and revoke the caller's credentials; then
+--     enforce code signing on sensitive functions so only packages signed by your pipeline can be
+--     deployed.
+--   docs: https://docs.aws.amazon.com/lambda/latest/dg/configuring-codesigning.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

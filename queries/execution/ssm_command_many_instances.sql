@@ -4,7 +4,9 @@
 -- description: >
 --   Execution and lateral movement through Systems Manager: one principal runs commands
 --   (SendCommand, by instance id) or opens shell sessions (StartSession) on at least min_instances
---   distinct instances within bucket_minutes. Fleet patching normally runs from State Manager or
+--   distinct instances within bucket_minutes (buckets on two grids, the second shifted by half a
+--   bucket, so a burst cut by one grid's edge, midnight included, is whole on the other; each event
+--   is reported once, in its aligned bucket when that one fires). Fleet patching normally runs from State Manager or
 --   Maintenance Windows (invoked by SSM itself, ignored here) and targets tags, not lists of ids.
 --   Stratus ssm-send-command, ssm-start-session, ec2-steal-instance-credentials.
 -- severity: medium
@@ -19,6 +21,13 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ssm-send-command/
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ssm-start-session/
+-- remediation:
+--   text: >
+--     Read the commands or session logs behind the calls and ask the fleet owner whether the run was
+--     planned. If not, treat the targeted instances as compromised (isolate them, snapshot their
+--     volumes), revoke the caller's credentials, and limit ssm:SendCommand and ssm:StartSession to
+--     named roles and tagged instances.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-ec2.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
@@ -30,23 +39,36 @@ commands AS (
         json_extract_scalar(requestparameters, '$.documentName') AS document,
         regexp_extract_all(coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),
                                     json_extract_scalar(requestparameters, '$.target'), ''), 'i-[0-9a-zA-Z]+') AS instances,
-        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60)) AS bucket,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / ({{ bucket_minutes }} * 60) + 0.5) AS shifted
     FROM events
     WHERE eventsource = 'ssm.amazonaws.com'
       AND eventname IN ('SendCommand', 'StartSession')
       AND useridentity.invokedby IS NULL
 ),
+cells AS (
+    SELECT eventid, recipientaccountid, principal_arn, instances, 0 AS grid, bucket AS cell FROM commands
+    UNION ALL
+    SELECT eventid, recipientaccountid, principal_arn, instances, 1 AS grid, shifted AS cell FROM commands
+),
 reached AS (
-    SELECT c.eventid, c.recipientaccountid, c.principal_arn, c.bucket, instance_id
-    FROM commands c
+    SELECT c.eventid, c.recipientaccountid, c.principal_arn, c.grid, c.cell, instance_id
+    FROM cells c
     CROSS JOIN UNNEST(c.instances) AS t(instance_id)
 ),
 spread AS (
-    SELECT recipientaccountid, principal_arn, bucket, count(DISTINCT instance_id) AS instances_reached,
+    SELECT recipientaccountid, principal_arn, grid, cell, count(DISTINCT instance_id) AS instances_reached,
            array_sort(array_agg(DISTINCT instance_id)) AS instance_ids
     FROM reached
-    GROUP BY recipientaccountid, principal_arn, bucket
+    GROUP BY recipientaccountid, principal_arn, grid, cell
     HAVING count(DISTINCT instance_id) >= {{ min_instances }}
+),
+chosen AS (
+    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
+    FROM cells c
+    JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+        AND s.grid = c.grid AND s.cell = c.cell
+    GROUP BY c.eventid
 )
 SELECT
     {{ detection }} AS detection,
@@ -67,6 +89,8 @@ SELECT
     min(s.instances_reached) AS instances_reached,
     min(s.instance_ids) AS instance_ids
 FROM commands c
-JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn AND s.bucket = c.bucket
-GROUP BY c.recipientaccountid, c.principal_arn, c.bucket
+JOIN chosen k ON k.eventid = c.eventid
+JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+    AND 2 * s.cell + s.grid = k.burst
+GROUP BY c.recipientaccountid, c.principal_arn, k.burst
 ORDER BY first_seen

@@ -29,6 +29,13 @@
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.exfiltration.s3-backdoor-bucket-policy/
+-- remediation:
+--   text: >
+--     For each grant, confirm with the resource owner that the outside principal is meant to have
+--     access; if not, remove the policy statement, ACL grant or permission and check the resource's
+--     data-access logs for use by that principal. Keep IAM Access Analyzer running to catch the next
+--     resource shared outside the organization.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings-remediate.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -19,6 +19,13 @@
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PutEventSelectors.html
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.defense-evasion.cloudtrail-lifecycle-rule/
+-- remediation:
+--   text: >
+--     Restore the trail's configuration (multi-Region and global service events, read and write
+--     management events, the original bucket and KMS key) or the event data store's ingestion, and
+--     remove lifecycle rules that expire log objects early. Confirm with the owner whether the change
+--     was planned, and review the caller's other activity from a log it could not change.
+--   docs: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-create-and-update-a-trail.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -14,6 +14,13 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/config/latest/APIReference/API_StopConfigurationRecorder.html
+-- remediation:
+--   text: >
+--     Start the configuration recorder again (recreate the delivery channel first if it was deleted)
+--     in every affected Region, and ask the account owner whether the stop was planned. Changes made
+--     while recording was off are missing from AWS Config's history: review the caller's CloudTrail
+--     activity for that period instead.
+--   docs: https://docs.aws.amazon.com/config/latest/developerguide/managing-recorder_console-start.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

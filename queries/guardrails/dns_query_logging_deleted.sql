@@ -14,6 +14,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.defense-evasion.dns-delete-logs/
+-- remediation:
+--   text: >
+--     Recreate the Resolver query logging configuration and associate it with the affected VPCs again,
+--     after asking the network owner whether the removal was planned. Lookups made while logging was
+--     off are lost; check VPC flow logs and GuardDuty findings for that period.
+--   docs: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-query-logs.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -18,6 +18,13 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DeleteDetector.html
+-- remediation:
+--   text: >
+--     Re-enable or recreate the detector in the affected Region, delete archive filters and trusted IP
+--     or threat lists your security team did not create, and associate the account with its GuardDuty
+--     administrator again. Confirm with the security team first, and review the findings that were
+--     archived or suppressed in the meantime.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_suspend-disable.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

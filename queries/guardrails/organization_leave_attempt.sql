@@ -14,6 +14,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/organizations/latest/APIReference/API_LeaveOrganization.html
+-- remediation:
+--   text: >
+--     Ask the organization's administrators whether the account was meant to leave; if not, treat the
+--     caller as compromised and revoke its credentials. Attach a service control policy that denies
+--     organizations:LeaveOrganization to every member account so the attempt fails.
+--   docs: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_general.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

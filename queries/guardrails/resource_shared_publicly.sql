@@ -18,6 +18,13 @@
 -- references:
 --   - https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotAttribute.html
 --   - https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBSnapshotAttribute.html
+-- remediation:
+--   text: >
+--     Unless the owner confirms the share, remove the public (group all) or outside-account permission
+--     from the image or snapshot. A copy the other account already made cannot be recalled, so rotate
+--     the secrets the disk or database holds; turn on block public access for AMIs and EBS snapshots
+--     in each Region.
+--   docs: https://docs.aws.amazon.com/ebs/latest/userguide/ebs-modifying-snapshot-permissions.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -13,6 +13,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+-- remediation:
+--   text: >
+--     Turn the four Block Public Access settings back on for the bucket or the account unless the
+--     owner confirms a deliberate exception. Then check whether a bucket became public in the meantime
+--     (bucket policies, ACLs) and what was read from it.
+--   docs: https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-block-public-access-account.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -16,6 +16,13 @@
 --   allowed_ports: {type: 'list[int]', default: [80, 443], description: Ports that may be open to the internet (single-port rules only)}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.exfiltration.ec2-security-group-open-port-22-ingress/
+-- remediation:
+--   text: >
+--     Unless the owner confirms the port must face the internet, revoke the /0 ingress rule or narrow
+--     it to known address ranges, and check the attached instances for sign-ins or exploitation while
+--     it was open (VPC flow logs, the instances' own logs). Use Session Manager instead of opening SSH
+--     or RDP to the internet.
+--   docs: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RevokeSecurityGroupIngress.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

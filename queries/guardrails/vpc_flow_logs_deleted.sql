@@ -13,6 +13,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteFlowLogs.html
+-- remediation:
+--   text: >
+--     Recreate the flow logs for the affected VPCs, subnets or interfaces with their original
+--     destination, after asking the network owner whether the deletion was planned. Traffic during the
+--     gap is not recorded; look at GuardDuty findings and other network logs for that period.
+--   docs: https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

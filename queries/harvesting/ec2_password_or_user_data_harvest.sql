@@ -18,6 +18,13 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.credential-access.ec2-get-password-data/
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.discovery.ec2-download-user-data/
+-- remediation:
+--   text: >
+--     Assume every Windows administrator password retrieved and every secret in the user data read is
+--     known to the caller: rotate them, and move secrets out of user data into Secrets Manager or
+--     Parameter Store. Ask the owner whether the reads were automation before revoking the caller's
+--     credentials.
+--   docs: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

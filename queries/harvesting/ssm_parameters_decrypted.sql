@@ -18,6 +18,12 @@
 --   min_parameters: {type: int, default: 10, min: 1, description: Parameters decrypted in one bucket}
 -- references:
 --   - https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html
+-- remediation:
+--   text: >
+--     Ask the owner of the principal whether the decryption was expected. If not, change the value of
+--     every SecureString parameter that was read and revoke the caller's credentials; restrict
+--     ssm:GetParameter* and kms:Decrypt to the parameter paths each role needs.
+--   docs: https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-parameter-access.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -18,6 +18,13 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateLoginProfile.html
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-create-user-login-profile/
+-- remediation:
+--   text: >
+--     Ask the user whose password was set whether they asked for the reset. If not, reset it again
+--     with a change required at next sign-in, review the console sessions signed in as that user
+--     since, and revoke the caller's credentials; only identity administrators should be able to set
+--     other users' passwords.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -16,6 +16,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeactivateMFADevice.html
 --   - https://attack.mitre.org/techniques/T1556/006/
+-- remediation:
+--   text: >
+--     Confirm with the user, out of band, that they removed or added the device. If not, deactivate
+--     the unknown device, assign one the user holds, reset the password and review the user's recent
+--     sessions; for root, recover the account through its registered email and phone.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_cliapi.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -16,6 +16,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
 --   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_ChangePassword.html
+-- remediation:
+--   text: >
+--     Confirm with the user, out of band, that they changed the password. If not, reset it at once,
+--     check the user's MFA devices and access keys for additions and review the sessions signed in
+--     since; a root password change nobody made calls for AWS account recovery.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -21,6 +21,13 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_job-functions.html
 --   - https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/
+-- remediation:
+--   text: >
+--     Confirm with the owner of the user, role or group that the grant was approved. If not, detach
+--     the managed policy, delete the inline policy or restore the previous default policy version, and
+--     review what the principal did with the new rights; a permissions boundary or SCP can stop the
+--     next attempt.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_manage-attach-detach.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

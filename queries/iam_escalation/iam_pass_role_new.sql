@@ -20,6 +20,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
 --   - https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/
+-- remediation:
+--   text: >
+--     Check which role was passed to which resource and whether the caller should use it. If not,
+--     snapshot and then stop or delete the new compute, revoke the role's sessions, and scope
+--     iam:PassRole to specific role ARNs with the iam:PassedToService condition.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

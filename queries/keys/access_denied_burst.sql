@@ -19,6 +19,12 @@
 --   min_denied_actions: {type: int, default: 5, min: 1, description: Distinct denied event names in one bucket}
 -- references:
 --   - https://github.com/panther-labs/panther-analysis (queries/aws_queries/anomalous_access_denied_query.yml, aws_iam_user_recon_denied)
+-- remediation:
+--   text: >
+--     Identify the key or session and ask its owner what it was running. If the owner cannot explain
+--     the denied calls, deactivate the access key or revoke the role's sessions, then review the calls
+--     that were allowed in the same period: those are what the caller got.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -18,6 +18,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCompromisedKeyQuarantineV3.html
 --   - https://github.com/panther-labs/panther-analysis (aws_key_compromised)
+-- remediation:
+--   text: >
+--     Treat the key as leaked: deactivate it, give its legitimate users a replacement, and delete it
+--     once nothing depends on it. Leave the quarantine policy attached until then, remove the key from
+--     where it was published, and review everything it did since it was exposed.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

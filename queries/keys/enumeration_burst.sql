@@ -26,6 +26,12 @@
 -- references:
 --   - https://github.com/elastic/detection-rules (discovery_multiple_discovery_api_calls_via_cli, hunting ec2_discovery_multi_region_describe_instance_calls)
 --   - https://github.com/prowler-cloud/prowler (cloudtrail_threat_detection_enumeration)
+-- remediation:
+--   text: >
+--     Ask the owner of the key or session whether an inventory or audit tool ran at that time. If not,
+--     deactivate the key or revoke the role's sessions and treat the principal as compromised;
+--     discovery comes before persistence, so look for new users, keys and roles next.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

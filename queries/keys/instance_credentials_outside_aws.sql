@@ -24,6 +24,12 @@
 -- references:
 --   - https://github.com/panther-labs/panther-analysis (aws_imds_credential_exfiltration)
 --   - https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html
+-- remediation:
+--   text: >
+--     Revoke the instance role's active sessions and find how the credentials left the instance (SSRF,
+--     a compromised process, IMDSv1); require IMDSv2 on it. Check with the instance owner before
+--     stopping it, and snapshot its volumes first for forensics.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -21,6 +21,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 --   - https://github.com/elastic/detection-rules (discovery_new_terms_sts_getcalleridentity)
+-- remediation:
+--   text: >
+--     Ask the key's owner whether they used it from that address. If not, deactivate the key (keep it
+--     until the investigation is over) and review every call from the new source: GetCallerIdentity
+--     needs no permission, so the calls that follow show what the caller tried.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

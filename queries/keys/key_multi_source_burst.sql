@@ -20,6 +20,12 @@
 --   min_user_agents: {type: int, default: 4, min: 2, description: Distinct user agents in one bucket that raise a finding}
 -- references:
 --   - https://github.com/elastic/detection-rules (initial_access_iam_session_token_used_from_multiple_addresses)
+-- remediation:
+--   text: >
+--     Ask the key's owner which addresses and tools are theirs. If the sources cannot be explained,
+--     deactivate the long-term key or revoke the role's sessions, give the owner a replacement, and
+--     review the calls from the unknown sources.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

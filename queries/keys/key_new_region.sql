@@ -21,39 +21,19 @@
 -- window: [baseline_start, end]
 -- references:
 --   - https://github.com/panther-labs/panther-analysis (aws_unused_region)
+-- remediation:
+--   text: >
+--     Ask the owner whether work in the new Region was planned. If not, deactivate the key, inventory
+--     and remove what was created there (instances, users, keys), and consider an SCP that denies the
+--     Regions your organization does not use.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-activity AS (
-    SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE {{ actor_arn }} END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
-        awsregion AS seen_value,
-        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
-    FROM events
-    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
-      AND useridentity.invokedby IS NULL
-      AND sourceipaddress IS NOT NULL
-      AND sourceipaddress NOT LIKE '%amazonaws.com'
-      AND sourceipaddress <> 'AWS Internal'
+seen AS (
+    SELECT *, awsregion AS seen_value FROM events
 ),
-known_subjects AS (
-    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
-),
-baseline AS (
-    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
-),
-novel AS (
-    SELECT a.*
-    FROM activity a
-    JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
-    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
-)
+{{ key_first_seen }}
 SELECT
     {{ detection }} AS detection,
     {{ severity }} AS severity,

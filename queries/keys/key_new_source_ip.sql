@@ -23,38 +23,19 @@
 -- references:
 --   - https://github.com/elastic/detection-rules (credential_access_iam_long_term_access_key_first_seen_from_source_ip)
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
+-- remediation:
+--   text: >
+--     Ask the owner of the key or user whether the new address is theirs (a new office, VPN exit or CI
+--     runner). If not, deactivate the access key or reset the user's password, and review every call
+--     made from that address.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-activity AS (
-    SELECT
-        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE {{ actor_arn }} END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
-        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
-    FROM events
-    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
-      AND useridentity.invokedby IS NULL
-      AND sourceipaddress IS NOT NULL
-      AND sourceipaddress NOT LIKE '%amazonaws.com'
-      AND sourceipaddress <> 'AWS Internal'
+seen AS (
+    SELECT *, sourceipaddress AS seen_value FROM events
 ),
-known_subjects AS (
-    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
-),
-baseline AS (
-    SELECT DISTINCT subject, sourceipaddress FROM activity WHERE NOT in_window
-),
-novel AS (
-    SELECT a.*
-    FROM activity a
-    JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.sourceipaddress = a.sourceipaddress
-    WHERE a.in_window AND b.subject IS NULL
-)
+{{ key_first_seen }}
 SELECT
     {{ detection }} AS detection,
     {{ severity }} AS severity,

@@ -21,44 +21,27 @@
 -- window: [baseline_start, end]
 -- references:
 --   - https://github.com/elastic/detection-rules (new_terms on access key and source)
+-- remediation:
+--   text: >
+--     Ask the owner of the key or user whether the new network is theirs (a new office, VPN provider
+--     or CI runner). If not, deactivate the access key or reset the user's password, and review every
+--     call made from that network.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-activity AS (
+seen AS (
     SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE {{ actor_arn }} END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        *,
         CASE
             WHEN regexp_like(sourceipaddress, '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')
                 THEN regexp_extract(sourceipaddress, '^([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})\.', 1) || '.0/24'
             WHEN strpos(sourceipaddress, ':') > 0
                 THEN regexp_extract(lower(sourceipaddress), '^([0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4})', 1) || '::/48'
-        END AS seen_value,
-        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
+        END AS seen_value
     FROM events
-    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
-      AND useridentity.invokedby IS NULL
-      AND sourceipaddress IS NOT NULL
-      AND sourceipaddress NOT LIKE '%amazonaws.com'
-      AND sourceipaddress <> 'AWS Internal'
 ),
-known_subjects AS (
-    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
-),
-baseline AS (
-    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
-),
-novel AS (
-    SELECT a.*
-    FROM activity a
-    JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
-    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
-)
+{{ key_first_seen }}
 SELECT
     {{ detection }} AS detection,
     {{ severity }} AS severity,

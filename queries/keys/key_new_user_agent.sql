@@ -22,39 +22,19 @@
 -- window: [baseline_start, end]
 -- references:
 --   - https://github.com/elastic/detection-rules (new_terms on access key and user agent)
+-- remediation:
+--   text: >
+--     Ask the owner whether they changed tools or hosts; the user agent is set by the client and can
+--     be forged, so weigh the new source address more. If the change is not theirs, deactivate the key
+--     and review the calls made with the new agent.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-activity AS (
-    SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE {{ actor_arn }} END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
-        useragent AS seen_value,
-        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
-    FROM events
-    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
-      AND useridentity.invokedby IS NULL
-      AND sourceipaddress IS NOT NULL
-      AND sourceipaddress NOT LIKE '%amazonaws.com'
-      AND sourceipaddress <> 'AWS Internal'
+seen AS (
+    SELECT *, useragent AS seen_value FROM events
 ),
-known_subjects AS (
-    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
-),
-baseline AS (
-    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
-),
-novel AS (
-    SELECT a.*
-    FROM activity a
-    JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
-    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
-),
+{{ key_first_seen }},
 known_ips AS (
     SELECT DISTINCT subject, sourceipaddress FROM activity WHERE NOT in_window
 ),

@@ -22,17 +22,18 @@
 -- window: [baseline_start, end]
 -- references:
 --   - https://github.com/elastic/detection-rules (initial_access_iam_session_token_used_from_multiple_addresses)
+-- remediation:
+--   text: >
+--     Ask the owner of the key (for a CI key, the pipeline's owner) whether they started using that
+--     client. If not, rotate the key: create a replacement for the pipeline, deactivate the old key,
+--     review the calls made with the new client, then delete it.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),
-activity AS (
+seen AS (
     SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE {{ actor_arn }} END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        *,
         CASE
             WHEN useragent IS NULL OR useragent = '' THEN 'none'
             WHEN lower(useragent) LIKE '%terraform%' THEN 'terraform'
@@ -48,28 +49,10 @@ activity AS (
                  OR lower(useragent) LIKE 'aws internal%' OR lower(useragent) LIKE '%aws-internal%' THEN 'console'
             WHEN lower(useragent) LIKE 'mozilla/%' THEN 'browser'
             ELSE coalesce(nullif(regexp_extract(lower(useragent), '^\[?([a-z][a-z0-9.-]*)', 1), ''), 'other')
-        END AS seen_value,
-        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
+        END AS seen_value
     FROM events
-    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
-      AND useridentity.invokedby IS NULL
-      AND sourceipaddress IS NOT NULL
-      AND sourceipaddress NOT LIKE '%amazonaws.com'
-      AND sourceipaddress <> 'AWS Internal'
 ),
-known_subjects AS (
-    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
-),
-baseline AS (
-    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
-),
-novel AS (
-    SELECT a.*
-    FROM activity a
-    JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
-    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
-)
+{{ key_first_seen }}
 SELECT
     {{ detection }} AS detection,
     {{ severity }} AS severity,

@@ -20,6 +20,12 @@
 -- references:
 --   - https://github.com/SigmaHQ/sigma (aws_cloudtrail_pua_trufflehog, aws_iam_s3browser_user_or_accesskey_creation)
 --   - https://github.com/elastic/detection-rules (initial_access_suspicious_user_agent_detected_in_cloudtrail)
+-- remediation:
+--   text: >
+--     Ask the principal's owner whether an authorized penetration test or red team was running. If
+--     not, deactivate the key or revoke the sessions at once and review everything the principal did
+--     in the window; the user agent is chosen by the client, so its absence elsewhere proves nothing.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -34,6 +34,12 @@
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp.html
 --   - https://github.com/elastic/detection-rules (initial_access_iam_session_token_used_from_multiple_addresses)
+-- remediation:
+--   text: >
+--     For a person's session, first ask them whether they moved networks (VPN, travel). Otherwise
+--     revoke the role's sessions issued before now, which invalidates the stolen key, and find where
+--     the credentials were taken from (the instance, task, function or workstation).
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

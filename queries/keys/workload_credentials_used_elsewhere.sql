@@ -45,6 +45,13 @@
 --   - https://github.com/aws/aws-sdk-go/blob/v1.53.6/aws/corehandlers/user_agent.go (exec-env/ from AWS_EXECUTION_ENV)
 --   - https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html
 --   - https://github.com/panther-labs/panther-analysis (aws_imds_credential_exfiltration)
+-- remediation:
+--   text: >
+--     Revoke the workload role's active sessions (the runtime fetches new credentials by itself) and
+--     find how they leaked: SSRF to the metadata or container-credentials endpoint, environment
+--     variables in logs or error pages, a compromised dependency. Tell the workload's owner before
+--     stopping it, and review the calls made from outside the runtime.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -20,6 +20,12 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.impact.bedrock-invoke-model/
 --   - https://sysdig.com/blog/llmjacking-stolen-cloud-credentials-used-in-new-ai-attack/
+-- remediation:
+--   text: >
+--     Ask the principal's owner whether they use Bedrock. If not, revoke its credentials, remove model
+--     access nobody requested, and deny bedrock:InvokeModel* to principals that do not need it; watch
+--     the bill for model-invocation charges.
+--   docs: https://docs.aws.amazon.com/bedrock/latest/userguide/model-access.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -24,6 +24,12 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.execution.ec2-launch-unusual-instances/
 --   - https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/accelerated-computing-instances.html
+-- remediation:
+--   text: >
+--     Ask the account owner whether the launch was planned. If not, snapshot and terminate the
+--     instances, revoke the credentials that launched them, and look for the same launches in other
+--     Regions; an SCP can deny instance types and Regions you never use.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

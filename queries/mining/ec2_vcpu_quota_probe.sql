@@ -21,6 +21,12 @@
 -- references:
 --   - https://github.com/elastic/detection-rules (discovery_servicequotas_multi_region_service_quota_requests)
 --   - https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_RequestServiceQuotaIncrease.html
+-- remediation:
+--   text: >
+--     Ask the principal's owner whether they reviewed or raised quotas. If not, revoke its credentials
+--     and check Service Quotas for increase requests nobody made; mining launches usually follow
+--     within hours.
+--   docs: https://docs.aws.amazon.com/guardduty/latest/ug/compromised-creds.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -17,6 +17,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html
+-- remediation:
+--   text: >
+--     Ask the key's user whether they created the key and where it is meant to run. If not, deactivate
+--     the key, delete it when the investigation is over, and revoke the creator's credentials when the
+--     creator was someone else.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -16,6 +16,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html
+-- remediation:
+--   text: >
+--     Ask the user and the caller whether the key was requested. If not, deactivate and then delete
+--     the key and treat the caller as compromised: rotating the originally stolen key is not enough
+--     while this backdoor key exists.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -22,6 +22,12 @@
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-backdoor-role/
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html
+-- remediation:
+--   text: >
+--     Confirm with the role's owner that the outside principal should be able to assume it. If not,
+--     restore the trust policy to trusted principals only, revoke the role's active sessions, and
+--     review the outside account's AssumeRole calls and what its sessions did.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-trust-policy.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

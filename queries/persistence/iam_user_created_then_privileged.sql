@@ -17,6 +17,12 @@
 --   within_hours: {type: int, default: 24, min: 1, max: 720, description: Hours after CreateUser in which the follow-up counts}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-create-admin-user/
+-- remediation:
+--   text: >
+--     Ask the caller's team whether the user was meant to exist. If not, disable its console password
+--     and access keys first (keep the user for evidence), review its activity, and then delete it with
+--     its policies and group memberships.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_users_remove.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -15,6 +15,13 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.lambda-backdoor-function/
+-- remediation:
+--   text: >
+--     Confirm with the function's owner that the principal should invoke it. If not, remove the
+--     statement from the function's resource-based policy (RemovePermission) and review the
+--     invocations since the grant; grants to service principals need a source account or ARN
+--     condition.
+--   docs: https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

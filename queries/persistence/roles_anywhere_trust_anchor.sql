@@ -15,6 +15,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/rolesanywhere/latest/userguide/introduction.html
+-- remediation:
+--   text: >
+--     Confirm with the owner that the certificate authority and profile are yours. If not, disable and
+--     delete the trust anchor and profile, revoke the sessions of the roles the profile can assume,
+--     and limit Roles Anywhere changes to your identity administrators.
+--   docs: https://docs.aws.amazon.com/rolesanywhere/latest/userguide/introduction.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

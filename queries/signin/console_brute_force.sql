@@ -18,6 +18,12 @@
 --   brute_force_window_minutes: {type: int, default: 15, min: 1, max: 10080, description: Length of the sliding window in minutes}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/001/
+-- remediation:
+--   text: >
+--     Check whether a sign-in from the same source succeeded (console_login_after_failures) and
+--     whether the targeted user has MFA. Require MFA for every console user and a strong password
+--     policy; root should have MFA and no day-to-day use at all.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_virtual.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -17,6 +17,12 @@
 --   success_lookback_minutes: {type: int, default: 1440, min: 1, max: 43200, description: How far before the success failures count}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/
+-- remediation:
+--   text: >
+--     Ask the user whether they signed in then. If not, reset the password, check the user's MFA
+--     devices and access keys for additions, and review what the session did; require MFA for console
+--     sign-in.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

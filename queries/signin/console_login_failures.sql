@@ -16,6 +16,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+-- remediation:
+--   text: >
+--     A few failures need no action. Many failures, or failures for names that do not exist, call for
+--     checking for a later success from the same source, making sure the named users have MFA, and
+--     enforcing a password policy with length and reuse rules.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -15,6 +15,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+-- remediation:
+--   text: >
+--     Reconcile each sign-in with the identity provider's own log (who signed in, with which MFA) and
+--     ask the user when the provider has no record. For an unexplained sign-in, disable the user at
+--     the identity provider and revoke the role's sessions.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

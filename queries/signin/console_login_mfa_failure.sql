@@ -15,6 +15,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+-- remediation:
+--   text: >
+--     Ask the user whether they were signing in: reaching the MFA step means the password is probably
+--     known to whoever tried. If it was not them, reset the password and check the MFA devices; never
+--     approve or re-register MFA for someone who contacts you about it.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -18,6 +18,12 @@
 -- window: [baseline_start, end]
 -- references:
 --   - https://github.com/elastic/detection-rules (new_terms rules on source.ip per user)
+-- remediation:
+--   text: >
+--     Ask the principal's owner whether the new address is theirs (travel, a new VPN exit). If not,
+--     reset the password or revoke the role's sessions and review what the session did; a VPN or proxy
+--     address can be shared by many people.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_ManagingLogins.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

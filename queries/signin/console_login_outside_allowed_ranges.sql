@@ -18,6 +18,12 @@
 --   allowed_cidrs: {type: "list[cidr]", default: [], description: IPv4 ranges console sign-ins are expected from}
 -- references:
 --   - https://github.com/SigmaHQ/sigma (aws_cloudtrail_console_login_success_from_susp_locations)
+-- remediation:
+--   text: >
+--     Ask the user where they signed in from; if the address is not explained, reset the password and
+--     review the session. To enforce the ranges, attach a policy that denies actions when aws:SourceIp
+--     is outside them, allowing for calls AWS services make on the user's behalf.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_aws_deny-ip.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -16,6 +16,12 @@
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
 -- references:
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+-- remediation:
+--   text: >
+--     Assign an MFA device to the user and require MFA for console access (deny actions when
+--     aws:MultiFactorAuthPresent is false). Ask the user whether the sign-in was theirs; if not, reset
+--     the password and review the session.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_virtual.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -18,6 +18,12 @@
 --   spray_window_minutes: {type: int, default: 60, min: 1, max: 10080, description: Length of the sliding window in minutes}
 -- references:
 --   - https://attack.mitre.org/techniques/T1110/003/
+-- remediation:
+--   text: >
+--     Check the names tried for a later successful sign-in from the same source, and make sure every
+--     console user has MFA and the password policy requires long passwords. Names logged as
+--     HIDDEN_DUE_TO_SECURITY_REASONS are not users of this account.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

@@ -15,6 +15,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_enable-console-custom-url.html
 --   - https://github.com/SigmaHQ/sigma/blob/master/rules/cloud/aws/cloudtrail/aws_console_getsignintoken.yml
+-- remediation:
+--   text: >
+--     Find the credentials that minted the console session and ask their owner. If it was not them,
+--     deactivate the access key and deny all actions to the IAM user, or revoke the role's sessions
+--     (the console session outlives the key), then review what the console session did.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 )

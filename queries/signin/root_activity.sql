@@ -16,6 +16,12 @@
 -- references:
 --   - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html
 --   - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html
+-- remediation:
+--   text: >
+--     Ask the account owners who used root and why. Unexplained use means root's password or keys are
+--     compromised: change the password, check root's MFA and delete any root access keys; day-to-day
+--     work belongs in IAM roles.
+--   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-best-practices.html
 WITH events AS (
     SELECT * FROM {{ source }} WHERE {{ time_filter }}
 ),

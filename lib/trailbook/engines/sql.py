@@ -23,6 +23,44 @@ ACTOR_ARN = (
     "useridentity.invokedby)"
 )
 
+# The first-seen family (the catalog's {{ key_first_seen }}, used by every key_new_* detection), defined
+# once: a long-term key, or an IAM user / root principal, does something in the window it never did
+# in its trailing baseline. The query defines `seen` (its events with a `seen_value` column: what is
+# new, a region, an address, a user agent...) just before this; the family gives `activity` (the
+# judged calls, split by `in_window`), the subjects with enough baseline to be judged, the baseline's
+# (subject, seen_value) pairs, and `novel`: the window's calls whose seen_value the baseline lacks.
+# Calls AWS services make on a principal's behalf are not the principal's own, so they are left out.
+KEY_FIRST_SEEN = """activity AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.arn AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
+             ELSE {{ actor_arn }} END AS subject,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        seen_value,
+        from_iso8601_timestamp(eventtime) >= {{ start }} AS in_window
+    FROM seen
+    WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
+      AND useridentity.invokedby IS NULL
+      AND sourceipaddress IS NOT NULL
+      AND sourceipaddress NOT LIKE '%amazonaws.com'
+      AND sourceipaddress <> 'AWS Internal'
+),
+known_subjects AS (
+    SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= {{ min_baseline_events }}
+),
+baseline AS (
+    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
+),
+novel AS (
+    SELECT a.*
+    FROM activity a
+    JOIN known_subjects k ON k.subject = a.subject
+    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
+    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
+)"""
+
 
 # CloudTrail names and folders a log file by its delivery time, and "a log file delivered at a specific
 # time can contain records written at any point before that time" (CloudTrail User Guide). So a table

@@ -1,6 +1,9 @@
 WITH events AS (
     SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/29' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
+seen AS (
+    SELECT *, useragent AS seen_value FROM events
+),
 activity AS (
     SELECT
         eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
@@ -9,9 +12,9 @@ activity AS (
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
              ELSE coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) END AS subject,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
-        useragent AS seen_value,
+        seen_value,
         from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
-    FROM events
+    FROM seen
     WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
       AND useridentity.invokedby IS NULL
       AND sourceipaddress IS NOT NULL

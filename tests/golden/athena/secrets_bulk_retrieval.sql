@@ -9,10 +9,29 @@ hits AS (
         useridentity.accesskeyid AS access_key_id,
         useridentity.username AS actor_name,
         json_extract_scalar(requestparameters, '$.secretId') AS secret_id,
-        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60) + 0.5) AS shifted
     FROM events
     WHERE eventsource = 'secretsmanager.amazonaws.com'
       AND eventname IN ('GetSecretValue', 'BatchGetSecretValue')
+),
+cells AS (
+    SELECT eventid, recipientaccountid, principal_arn, eventname, secret_id, 0 AS grid, bucket AS cell FROM hits
+    UNION ALL
+    SELECT eventid, recipientaccountid, principal_arn, eventname, secret_id, 1 AS grid, shifted AS cell FROM hits
+),
+firing AS (
+    SELECT recipientaccountid, principal_arn, grid, cell
+    FROM cells
+    GROUP BY recipientaccountid, principal_arn, grid, cell
+    HAVING count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') >= 10 OR count_if(eventname = 'BatchGetSecretValue') >= 1
+),
+chosen AS (
+    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
+    FROM cells c
+    JOIN firing f ON f.recipientaccountid = c.recipientaccountid AND f.principal_arn = c.principal_arn
+        AND f.grid = c.grid AND f.cell = c.cell
+    GROUP BY c.eventid
 )
 SELECT
     'secrets_bulk_retrieval' AS detection,
@@ -27,13 +46,13 @@ SELECT
     min(useragent) AS user_agent,
     array_sort(array_agg(DISTINCT eventname)) AS event_names,
     count(*) AS event_count,
-    slice(array_agg(eventid ORDER BY eventtime), 1, 1000) AS event_ids,
+    slice(array_agg(h.eventid ORDER BY eventtime), 1, 1000) AS event_ids,
     ARRAY['T1555.006', 'T1552'] AS mitre,
     count_if(errorcode IS NULL) AS succeeded,
     count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') AS distinct_secrets,
     count_if(eventname = 'BatchGetSecretValue') AS batch_calls,
     count(DISTINCT awsregion) AS regions
-FROM hits
-GROUP BY recipientaccountid, principal_arn, bucket
-HAVING count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') >= 10 OR count_if(eventname = 'BatchGetSecretValue') >= 1
+FROM hits h
+JOIN chosen k ON k.eventid = h.eventid
+GROUP BY recipientaccountid, principal_arn, k.burst
 ORDER BY first_seen

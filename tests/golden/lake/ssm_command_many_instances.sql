@@ -9,23 +9,36 @@ commands AS (
         json_extract_scalar(requestparameters, '$.documentName') AS document,
         regexp_extract_all(coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),
                                     json_extract_scalar(requestparameters, '$.target'), ''), 'i-[0-9a-zA-Z]+') AS instances,
-        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60)) AS bucket,
+        floor(to_unixtime(from_iso8601_timestamp(eventtime)) / (60 * 60) + 0.5) AS shifted
     FROM events
     WHERE eventsource = 'ssm.amazonaws.com'
       AND eventname IN ('SendCommand', 'StartSession')
       AND useridentity.invokedby IS NULL
 ),
+cells AS (
+    SELECT eventid, recipientaccountid, principal_arn, instances, 0 AS grid, bucket AS cell FROM commands
+    UNION ALL
+    SELECT eventid, recipientaccountid, principal_arn, instances, 1 AS grid, shifted AS cell FROM commands
+),
 reached AS (
-    SELECT c.eventid, c.recipientaccountid, c.principal_arn, c.bucket, instance_id
-    FROM commands c
+    SELECT c.eventid, c.recipientaccountid, c.principal_arn, c.grid, c.cell, instance_id
+    FROM cells c
     CROSS JOIN UNNEST(c.instances) AS t(instance_id)
 ),
 spread AS (
-    SELECT recipientaccountid, principal_arn, bucket, count(DISTINCT instance_id) AS instances_reached,
+    SELECT recipientaccountid, principal_arn, grid, cell, count(DISTINCT instance_id) AS instances_reached,
            array_sort(array_agg(DISTINCT instance_id)) AS instance_ids
     FROM reached
-    GROUP BY recipientaccountid, principal_arn, bucket
+    GROUP BY recipientaccountid, principal_arn, grid, cell
     HAVING count(DISTINCT instance_id) >= 3
+),
+chosen AS (
+    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
+    FROM cells c
+    JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+        AND s.grid = c.grid AND s.cell = c.cell
+    GROUP BY c.eventid
 )
 SELECT
     'ssm_command_many_instances' AS detection,
@@ -46,6 +59,8 @@ SELECT
     min(s.instances_reached) AS instances_reached,
     min(s.instance_ids) AS instance_ids
 FROM commands c
-JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn AND s.bucket = c.bucket
-GROUP BY c.recipientaccountid, c.principal_arn, c.bucket
+JOIN chosen k ON k.eventid = c.eventid
+JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+    AND 2 * s.cell + s.grid = k.burst
+GROUP BY c.recipientaccountid, c.principal_arn, k.burst
 ORDER BY first_seen

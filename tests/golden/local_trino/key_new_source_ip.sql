@@ -1,16 +1,20 @@
 WITH events AS (
     SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/29' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
+seen AS (
+    SELECT *, sourceipaddress AS seen_value FROM events
+),
 activity AS (
     SELECT
-        eventtime, eventid, eventname, recipientaccountid, awsregion, sourceipaddress, useragent,
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
         useridentity.arn AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
              ELSE coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) END AS subject,
         CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        seen_value,
         from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
-    FROM events
+    FROM seen
     WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
       AND useridentity.invokedby IS NULL
       AND sourceipaddress IS NOT NULL
@@ -21,14 +25,14 @@ known_subjects AS (
     SELECT subject FROM activity WHERE NOT in_window GROUP BY subject HAVING count(*) >= 5
 ),
 baseline AS (
-    SELECT DISTINCT subject, sourceipaddress FROM activity WHERE NOT in_window
+    SELECT DISTINCT subject, seen_value FROM activity WHERE NOT in_window AND seen_value IS NOT NULL
 ),
 novel AS (
     SELECT a.*
     FROM activity a
     JOIN known_subjects k ON k.subject = a.subject
-    LEFT JOIN baseline b ON b.subject = a.subject AND b.sourceipaddress = a.sourceipaddress
-    WHERE a.in_window AND b.subject IS NULL
+    LEFT JOIN baseline b ON b.subject = a.subject AND b.seen_value = a.seen_value
+    WHERE a.in_window AND a.seen_value IS NOT NULL AND b.subject IS NULL
 )
 SELECT
     'key_new_source_ip' AS detection,

@@ -1,14 +1,9 @@
 WITH events AS (
     SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/29' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
-activity AS (
+seen AS (
     SELECT
-        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
-        useridentity.arn AS principal_arn,
-        useridentity.accesskeyid AS access_key_id,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
-             ELSE coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) END AS subject,
-        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        *,
         CASE
             WHEN useragent IS NULL OR useragent = '' THEN 'none'
             WHEN lower(useragent) LIKE '%terraform%' THEN 'terraform'
@@ -24,9 +19,20 @@ activity AS (
                  OR lower(useragent) LIKE 'aws internal%' OR lower(useragent) LIKE '%aws-internal%' THEN 'console'
             WHEN lower(useragent) LIKE 'mozilla/%' THEN 'browser'
             ELSE coalesce(nullif(regexp_extract(lower(useragent), '^\[?([a-z][a-z0-9.-]*)', 1), ''), 'other')
-        END AS seen_value,
-        from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
+        END AS seen_value
     FROM events
+),
+activity AS (
+    SELECT
+        eventtime, eventid, eventname, eventsource, recipientaccountid, awsregion, sourceipaddress, useragent,
+        useridentity.arn AS principal_arn,
+        useridentity.accesskeyid AS access_key_id,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN useridentity.accesskeyid
+             ELSE coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) END AS subject,
+        CASE WHEN useridentity.accesskeyid LIKE 'AKIA%' THEN 'key' ELSE 'principal' END AS subject_type,
+        seen_value,
+        from_iso8601_timestamp(eventtime) >= TIMESTAMP '2026-10-22 00:00:00' AS in_window
+    FROM seen
     WHERE (useridentity.accesskeyid LIKE 'AKIA%' OR useridentity.type IN ('IAMUser', 'Root'))
       AND useridentity.invokedby IS NULL
       AND sourceipaddress IS NOT NULL
