@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import analyze
+import bench_lab
 import datasets
 import report
 from measure import machine, run_child
@@ -180,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query", default="console_login_without_mfa")
     parser.add_argument("--seed", type=int, default=1234, help="shuffles the order within rounds")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed")
+    parser.add_argument("--lab-rounds", type=int, default=5,
+                        help="rounds of bench_lab.py (kernel start -> first result) after the sizes; 0 skips it")
     args = parser.parse_args(argv)
     if args.summarize:
         lines = [json.loads(line) for line in Path(args.summarize).read_text().splitlines() if line.strip()]
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.sizes, args.rounds_100k, args.pandas_rounds_100k = ["100k"], 1, 1
+        args.lab_rounds = min(args.lab_rounds, 1)
 
     global CHILD_ENV
     started = dt.datetime.now(dt.timezone.utc)
@@ -214,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             run_size(label, rounds=rounds[label], pandas_rounds=pandas_rounds[label], query=args.query,
                      seed=args.seed, timeout_s=args.timeout, raw_out=raw_out, records=records)
     print(write_outputs(summarize(meta, records, dt.datetime.now(dt.timezone.utc)), args.quick))
+    if args.lab_rounds:  # the same frozen code; results in results/lab.json
+        log("lab: kernel start -> first result (bench_lab.py)")
+        print(bench_lab.markdown(bench_lab.run(args.lab_rounds, env=CHILD_ENV, seed=args.seed)))
     return 0 if all(r["ok"] for r in records) else 1
 
 

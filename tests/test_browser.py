@@ -2,8 +2,10 @@
 
 Two runs: a fixture notebook (fast), and every notebook over the demo (slow: minutes), on which
 the index and every page are checked at 1400 px: no horizontal overflow, no NaN, NaT or "…" in a
-table cell, every image with alt text, the scope and logging-gap sections, and the demo's
-CloudTrail gap (from the demo's own ground truth). Screenshots go to the run directory's
+table cell, no cell allowed to wrap at any character, no id piece laid out over two lines, every
+finding's principal, key and address whole in one cell, no page taller than MAX_HEIGHT, every
+image with alt text, the scope and logging-gap sections, and the demo's CloudTrail gap (from the
+demo's own ground truth). Screenshots go to the run directory's
 screenshots/ folder; the run itself lives in pytest's temporary directory. Set
 TRAILBOOK_BROWSER_RUN to an existing run directory to check that one instead of running the demo.
 """
@@ -63,7 +65,7 @@ def test_index_renders_with_title_and_findings_table(run, tmp_path):
     dom = chromium(tmp_path, "--dump-dom", run.index_path.as_uri())
     run_id = json.loads(run.manifest_path.read_text())["run_id"]
     assert _title(dom) == f"trailbook report {run_id}"
-    assert 'class="trailbook-findings-table"' in dom
+    assert "trailbook-findings-table" in dom
     assert len(re.findall(r"<tr class=\"sev-", dom)) == len(run.findings) > 0
     assert 'href="report_ok.html"' in dom
 
@@ -93,6 +95,7 @@ def test_report_renders_title_findings_plot_and_no_code(run, tmp_path):
 # --- every page of a demo run ---------------------------------------------------------------
 
 WIDTH = 1400
+MAX_HEIGHT = 15000  # px at WIDTH: taller dumps what should be paged or boxed (unused_permissions was 27,000)
 # Runs after load: measures the layout and writes the result into the page for --dump-dom.
 PROBE = """<script>window.addEventListener('load', function () {
   var cells = [].slice.call(document.querySelectorAll('td'));
@@ -104,6 +107,12 @@ PROBE = """<script>window.addEventListener('load', function () {
       .map(function (t) { return (t.className || 'table') + ' ' + Math.round(t.getBoundingClientRect().right); }),
     badCells: cells.map(function (c) { return c.textContent; })
       .filter(function (t) { return /\\bNaN\\b|\\bNaT\\b|\u2026/.test(t); }).slice(0, 5),
+    anywhere: cells.filter(function (c) { var s = getComputedStyle(c);
+      return s.overflowWrap === 'anywhere' || s.wordBreak === 'break-all'; }).length,
+    split: [].slice.call(document.querySelectorAll('.tb-nb')).filter(function (n) {
+      return n.getClientRects().length > 1; }).map(function (n) { return n.textContent; }).slice(0, 5),
+    cellTexts: cells.map(function (c) { return c.textContent; }),
+    height: document.documentElement.scrollHeight,
     unpaged: tables.filter(function (t) {
       var rows = t.tBodies.length ? [].slice.call(t.tBodies[0].rows) : [];
       return rows.length > 25 && rows.filter(function (r) { return r.offsetParent !== null; }).length > 25;
@@ -163,7 +172,10 @@ def test_every_demo_page_fits_1400px_has_clean_cells_and_alt_text(demo_run, tmp_
     problems = {}
     for page in _pages(run_dir):
         found = probe(page, tmp_path)
-        bad = {k: found[k] for k in ("wideTables", "badCells", "unpaged") if found[k]}  # unpaged: long, no pages
+        # unpaged: long, no pages; anywhere: cells that may wrap at any character; split: an id piece on two lines
+        bad = {k: found[k] for k in ("wideTables", "badCells", "unpaged", "anywhere", "split") if found[k]}
+        if found["height"] > MAX_HEIGHT:
+            bad["height"] = found["height"]
         if found["scrollWidth"] > WIDTH:
             bad["scrollWidth"] = found["scrollWidth"]
         if found["noAlt"]:
@@ -191,11 +203,10 @@ def test_index_states_scope_and_shows_the_demo_cloudtrail_gap(demo_run, tmp_path
     rows = [line for line in found["gaps"].splitlines() if first in line]
     assert len(rows) == 1 and until in rows[0], found["gaps"]
     assert "No logging gaps" not in found["gaps"]
-    index = (run_dir / "index.html").read_text()
     for account in manifest["accounts"]:
         assert account["account_id"] in found["scope_text"]
     collected = dt.datetime.fromisoformat(manifest["window"]["snapshot_time"].replace("Z", "+00:00"))
-    assert f"collected {collected:%Y-%m-%d %H:%M:%S}Z" in index  # the IAM snapshot's collection time
+    assert f"collected {collected:%Y-%m-%d %H:%M:%S}Z" in found["scope_text"]  # the IAM snapshot's collection time
 
 
 def test_screenshots_of_every_demo_page_are_saved_in_the_run(demo_run, tmp_path):
@@ -210,3 +221,12 @@ def test_screenshots_of_every_demo_page_are_saved_in_the_run(demo_run, tmp_path)
         pixels = imread(shot)
         assert pixels.shape[:2] == (1800, WIDTH)
         assert pixels[..., :3].std() > 0.05  # not a blank page
+
+
+def test_index_cells_hold_each_findings_values_whole(demo_run, tmp_path):
+    run_dir, _ = demo_run
+    found = probe(run_dir / "index.html", tmp_path)
+    cells = set(found["cellTexts"])
+    findings = [json.loads(line) for line in (run_dir / "findings.jsonl").read_text().splitlines()]
+    values = {f[k] for f in findings for k in ("principal_arn", "access_key_id", "source_ip", "account_id") if f[k]}
+    assert values and not values - cells  # each in a cell of its own, every character there

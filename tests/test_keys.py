@@ -112,12 +112,22 @@ def test_scope_follows_the_key_one_hop(session):
     assert "Incident scope" in scope._repr_html_()
 
 
-def test_hunt_mode_scope_is_empty_and_silent(session, capsys):
+def test_hunt_mode_scope_says_so_and_has_no_timeline(session, capsys):
     scope = I.scope(session)
-    assert not scope.active and scope._repr_html_() == ""
+    assert not scope.active and "Hunt mode: no key or principal is scoped" in scope._repr_html_()
     I.print_runbook(scope, pd.DataFrame())
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == ""  # no findings, no incident, nothing to respond to
     assert plots.incident_timeline(scope) is None
+
+
+def test_hunt_mode_prints_a_runbook_for_each_severe_incident(session, found, capsys):
+    # A scheduled report names no key: the hunt's own incidents get the response.
+    I.print_runbook(I.scope(session), found)
+    text = capsys.readouterr().out
+    titles = [line for line in text.splitlines() if line.startswith("# Response runbook for incident ")]
+    assert titles and titles[0].startswith("# Response runbook for incident INC-")
+    assert f"aws iam update-access-key --user-name christophe --access-key-id {ATTACKER_KEY} --status Inactive" in text
+    assert "aws iam delete-user --user-name malicious-iam-user" in text
 
 
 def test_runbook_for_a_compromised_key(session, found, capsys):

@@ -26,7 +26,9 @@ LAYERS = {
     "engines": 3, "ddl": 3,
     # the catalog (knows the engines' names), sources resolved into stores, the findings shape
     "catalog": 4, "sources": 4, "findings": 4, "incidents": 4,
-    "session": 5,
+    # the cloud engines' preflight checks (they run a test query through an engine, compare with ddl)
+    "doctor": 4,
+    "session": 5, "estimate": 5,
     "analyses": 6, "coverage": 6,
     "plots": 7,
     "notebook": 8,

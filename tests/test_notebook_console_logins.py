@@ -5,6 +5,7 @@ right principal, source IP and events, and nothing outside the incidents is medi
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -108,6 +109,33 @@ def test_evidence_and_notes(executed):
     notes = "\n".join("".join(text) for text in _outputs(notebook, "text/markdown"))  # nbformat may split lines
     assert "Country allow-list: not checked" in notes
     assert len(_outputs(notebook, "image/png")) == 2
+
+
+def _raw_console_logins(demo_dir: Path, start: str, end: str) -> list[str]:
+    """The eventIDs of every ConsoleLogin in the window, read straight from the demo's .json.gz files."""
+    ids = []
+    for path in sorted((Path(demo_dir) / "cloudtrail").rglob("*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            ids += [r["eventID"] for r in json.load(handle).get("Records") or []  # digest files hold none
+                    if r["eventName"] == "ConsoleLogin" and start <= r["eventTime"] < end]
+    return ids
+
+
+@pytest.mark.slow
+def test_every_console_sign_in_section_lists_each_sign_in(executed, demo_dir):
+    notebook, _ = executed
+    cells = notebook["cells"]
+    heading = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                   and "".join(c["source"]).startswith("## Every console sign-in"))
+    section_end = next(i for i, c in enumerate(cells) if i > heading and c["cell_type"] == "markdown")
+    tables = ["".join(o["data"]["text/html"]) for c in cells[heading:section_end] for o in c.get("outputs", [])
+              if "text/html" in o.get("data", {})]
+    assert len(tables) == 1, "the section shows one table"
+    expected = set(_raw_console_logins(demo_dir, "2026-10-22T00:00:00Z", "2026-10-29T00:00:00Z"))  # the defaults
+    body = tables[0].split("<tbody>", 1)[1]
+    assert body.count("<tr") == len(expected) > 0
+    assert all(event_id in body for event_id in expected)
+    assert "<th>Outcome</th>" in tables[0] and "<th>Source IP</th>" in tables[0]
 
 
 @pytest.mark.slow

@@ -72,5 +72,16 @@ def test_every_finding_is_a_failed_check_and_evidence_is_kept(executed):
     if "root_without_mfa" in plants:
         assert _hits(findings, "cis_1_5_root_mfa", plants["root_without_mfa"]["entity_arn"])
     (evidence,) = _outputs(notebook, EVIDENCE_MIME)
-    assert [q["query"] for q in evidence["queries"]] == ["principal_last_activity"]
+    ran = [q["query"] for q in evidence["queries"]]
+    # Run on its own (no report handed it `incidents_from`), the notebook runs the detections for its story.
+    assert ran[-1] == "principal_last_activity" and "cloudtrail_logging_disabled" in ran
     assert evidence["parameters"]["rotation_days"] == 90
+
+
+@pytest.mark.slow
+def test_the_leaked_key_is_compromised_not_due_for_rotation(executed, demo_dir):
+    _, findings, _ = executed
+    manifest = json.loads((Path(demo_dir) / "demo_manifest.json").read_text())
+    leaked = {i["id"]: i for i in manifest["incidents"]}["leaked_key_first_use"]["access_key_id"]
+    (hit,) = [f for f in findings if f["detection"] == "cis_1_14_key_rotation" and f["access_key_id"] == leaked]
+    assert hit["detail"].startswith("compromised in incident INC-") and "not a rotation matter" in hit["detail"]

@@ -107,6 +107,19 @@ def test_incident_mode_scopes_the_leaked_key(demo_dir, tmp_path_factory, manifes
     user = leaked["principal_arn"].rsplit("/", 1)[1]
     assert f"aws iam update-access-key --user-name {user} --access-key-id {key} --status Inactive" in text
     assert f"aws iam delete-access-key --user-name {user} --access-key-id {key}" in text
+    # The whole response, from the findings: the backdoor removed, the guardrails it switched off restored.
+    persistence = manifest["leaked_key_persistence"]
+    backdoor = persistence["created_user_arn"].rsplit("/", 1)[1]
+    assert f"aws iam update-access-key --user-name {backdoor} --access-key-id {persistence['created_access_key_id']} " \
+           "--status Inactive" in text
+    assert f"aws iam attach-user-policy --user-name {user} " \
+           "--policy-arn arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3" in text
+    assert f"aws iam delete-access-key --user-name {backdoor} " \
+           f"--access-key-id {persistence['created_access_key_id']}" in text
+    assert f"aws iam delete-user --user-name {backdoor}" in text
+    assert f"aws cloudtrail start-logging --name {manifest['cloudtrail_stopped']['trail_arn']}" in text
+    assert "aws guardduty create-detector --enable --region us-east-1" in text  # deleted in us-east-1, per the manifest
+    assert f"aws s3api put-public-access-block --bucket {manifest['public_bucket_policy']['bucket']} " in text
 
 
 def test_false_positive_budget_on_background(tmp_path_factory):

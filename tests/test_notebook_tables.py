@@ -6,6 +6,8 @@ pages carry alt text and a link back to the index."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from html.parser import HTMLParser
 
 import nbformat
@@ -110,7 +112,55 @@ def test_short_ids_do_not_break_and_long_text_wraps(frame):
     assert classes[KALI_UA] == "tb-long tb-wide"  # the most text: it wraps in the widest column
     assert classes["ListBuckets, GetCallerIdentity, ListUsers, CreateUser, StopLogging"] == ""
     assert classes["3"] == "tb-num"
-    assert "overflow-wrap:anywhere" in tables.TABLE_CSS and "white-space:nowrap" in tables.TABLE_CSS
+    # Cells wrap at spaces and at the <wbr> points wrap_html writes, never at any character.
+    assert "anywhere" not in tables.TABLE_CSS and "break-all" not in tables.TABLE_CSS
+    assert ".tb-nb{white-space:nowrap}" in tables.TABLE_CSS
+    assert "anywhere" not in render.notebook_html(_notebook_with_images(), "A page")
+
+
+def _pieces(fragment: str) -> list[str]:
+    """What may sit on one line: the text between <wbr> points and spaces, each piece unbroken."""
+    text = re.sub(r"<(?!wbr>)[^>]+>", "", fragment)
+    return [html.unescape(p) for chunk in text.split("<wbr>") for p in chunk.split(" ") if p]
+
+
+@pytest.mark.parametrize("value,pieces", [
+    ("arn:aws:iam::111111111111:user/ci-deploy", ["arn:", "aws:", "iam:", ":111111111111:", "user/", "ci-deploy"]),
+    ("arn:aws:sts::222222222222:assumed-role/Admin/alice@example.com",
+     ["arn:", "aws:", "sts:", ":222222222222:", "assumed-role/", "Admin/", "alice@", "example.", "com"]),
+    ("elasticloadbalancing.amazonaws.com", ["elasticloadbalancing.", "amazonaws.", "com"]),
+    ("DescribeLoadBalancerAttributes,", ["Describe", "Load", "Balancer", "Attributes,"]),
+    ("AKIATNIVMUDASRHQQCTG", ["AKIATNIVMUDASRHQQCTG"]),  # an id: no humps, no separators, 20 characters
+    ("aws-cli/2.15.30", ["aws-cli/2.15.30"]),  # short: one piece
+    ("privilege_escalation", ["privilege_", "escalation"]),  # a snake_case name wraps between its words
+    ("Boto3/1.34.11_md/Botocore#1.34.11", ["Boto3/", "1.34.11_", "md/", "Botocore#", "1.34.11"]),
+    ("AKIAI4JAP3WD3FBDOV54,AKIAFYGV4HPLLQ5F3LJJ", ["AKIAI4JAP3WD3FBDOV54,", "AKIAFYGV4HPLLQ5F3LJJ"]),
+    ("2026-10-26 01:44:10Z → 2026-10-26 01:45:02Z", ["2026-10-26", "01:44:10Z", "→", "2026-10-26", "01:45:02Z"]),
+    ("45.155.205.233, 2001:db8::1", ["45.155.205.233,", "2001:db8::1"]),
+    ("console_login_outside_allowed_countries", ["console_", "login_", "outside_", "allowed_", "countries"]),
+    ("x" * 100, ["x" * 48, "x" * 48, "x" * 4]),  # no separator at all: still wraps, nothing is lost
+])
+def test_wrap_points_keep_ids_whole(value, pieces):
+    fragment = tables.wrap_html(value)
+    assert _pieces(fragment) == pieces
+    # every piece with a character a browser could wrap at is held on one line
+    assert all("class='tb-nb'" in part for part in fragment.split("<wbr>") if re.search(r"[-/:,_]", part))
+
+
+def test_very_long_cells_scroll_in_a_box_and_keep_every_character():
+    actions = ", ".join(f"iam:Action{n:04d}" for n in range(200))  # 3,400 characters
+    page = tables.table_html(pd.DataFrame({"principal": ["arn:aws:iam::111111111111:role/x"], "actions": [actions]}))
+    assert page.count("class='tb-clip'") == 1
+    assert parse(page).rows[0][1][0] == actions  # the whole value is in the cell
+    assert "@media print{.tb-clip{max-height:none" in page  # printed in full
+
+
+def test_links_and_row_anchors():
+    frame = pd.DataFrame({"incident": [1, None], "report": ["console_logins", "x"]})
+    page = tables.table_html(frame, links={"incident": ["#INC-1", None]}, row_ids=["finding-a", "finding-b"],
+                             with_css=False)
+    assert "<tr id='finding-a'><td class='tb-num'><a href='#INC-1'>1</a></td>" in page
+    assert "<tr id='finding-b'><td class='tb-num'></td>" in page and "<style>" not in page
 
 
 def test_integers_stay_integers_and_other_floats_are_short():
@@ -153,9 +203,10 @@ def test_findings_rows_keep_the_whole_user_agent():
                            "user_agent": KALI_UA}])
     bundle = display.show_findings(found)
     page = bundle._repr_mimebundle_()["text/html"]
-    assert "md/distrib#kali.2024" in page and "md/command#s3api.list-buckets" in page
+    cells = [text for row in parse(page).rows for text, _ in row]
+    assert any(KALI_UA in text for text in cells)  # the whole user agent, tail included
     assert "…" not in page.replace("→", "")
-    assert "2026-10-26 01:12:07Z → 2026-10-26 01:15:00Z" in page
+    assert "2026-10-26 01:12:07Z → 2026-10-26 01:15:00Z" in cells
 
 
 def test_figure_alt_says_what_it_shows():
@@ -201,6 +252,31 @@ def test_hostile_values_never_crash_and_are_escaped():
                                     "9999-12-31T23:59:59Z", "2026-13-45T99:99:00Z", float("inf"), object()]})
     page = tables.table_html(frame)
     texts = [row[0][0] for row in parse(page).rows]
-    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/" in page
     assert texts[:6] == ["<script>alert(1)</script>", "b'\\x00\\xff'", '{"k": [1, {"x": null}]}',
                          "9999-12-31 23:59:59Z", "2026-13-45T99:99:00Z", ""]
+
+
+def test_a_section_that_displays_nothing_says_so():
+    def ran(source, outputs=()):
+        return nbformat.v4.new_code_cell(source, outputs=list(outputs), execution_count=1)
+
+    nb = nbformat.v4.new_notebook()
+    empty_html = nbformat.v4.new_output("execute_result", data={"text/html": "", "text/plain": "Scope()"},
+                                        execution_count=1)  # a silent object's empty HTML repr
+    table = nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><td>1</td></tr></table>"})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title\n\nIntro."),
+                ran("session.show()"),  # the title's cells: no note
+                nbformat.v4.new_markdown_cell("## Incident scope (incident mode only)"),
+                ran("scope = make()"), ran("scope", [empty_html]),
+                nbformat.v4.new_markdown_cell("## Runbook"), ran("print_runbook()"),
+                nbformat.v4.new_markdown_cell("## The snapshot\n\nOnly explained here."),
+                ran("snapshot = open_snapshot()"),  # assigns: shows nothing by design, no note
+                nbformat.v4.new_markdown_cell("## Findings"), ran("show()", [table]),
+                nbformat.v4.new_markdown_cell("## After a failure"),
+                nbformat.v4.new_code_cell("show()")]  # never ran: the failure is reported, no note
+    page = render.notebook_html(nb, "Title")
+    note = "Nothing to show for this run"
+    assert page.count(note) == 2
+    assert page.index("Incident scope") < page.index(note) < page.index("Runbook") < page.rindex(note) \
+        < page.index("The snapshot")

@@ -8,6 +8,8 @@
     trailbook report     run notebooks headlessly into a dated, rendered, hashed run directory
     trailbook lab        start JupyterLab on the notebooks with the trailbook kernel
     trailbook athena ddl print the Athena CloudTrail table DDL with partition projection
+    trailbook athena doctor  check an Athena setup before the first report (read-only)
+    trailbook lake doctor    check a CloudTrail Lake event data store before the first report (read-only)
     trailbook collect iam  collect a read-only IAM snapshot (credential report, Access Advisor, ...)
     trailbook policy     print the least-privilege IAM policy for an engine or for collection
 """
@@ -69,6 +71,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from . import coverage as COV
     from . import findings as F
     from . import sources
+    from .analyses import python_side as PY
     from .catalog import load_catalog
     from .engines.local import LocalEngine
     from .session import Session
@@ -76,7 +79,10 @@ def cmd_findings(args: argparse.Namespace) -> int:
     # Check the window and the output path before any (possibly long) ingest.
     given = _given_window(args.start, args.end)
     out_path = _output_file(args.out) if args.out else None
+    extra = PY.open_inputs(iam_snapshot=args.iam_snapshot, geoip_db=args.geoip_db or "",
+                           allowed_countries=args.allowed_countries or (), trusted_accounts=args.trusted_accounts or ())
     prepared = sources.prepare(args.source, args.store, progress=not args.quiet)
+    extra = extra.with_source(prepared.iam_snapshot)
     if not args.quiet:
         for line in prepared.ingest.summary():
             print(line, file=sys.stderr)
@@ -94,7 +100,11 @@ def cmd_findings(args: argparse.Namespace) -> int:
         print(COV.window_line(window, cov), file=sys.stderr)
     # A window we started at the store's first day has nothing before it: baselines come from its first days.
     from_first_day = window is not None and args.start is None and not window.capped and cov.before == 0
-    frame, baselines = COV.detect(session, args.detections or None, baselines_inside=from_first_day)
+    requested = args.detections or None
+    frame, baselines = COV.detect(session, PY.catalog_detections(session, requested),
+                                  baselines_inside=from_first_day)
+    more, python_lines = PY.run(session, extra, requested)  # the detections that are not catalog queries
+    frame = F.concat([frame, more])
     _write_findings(frame, args.format, out_path)
     counts = F.counts_by_severity(frame)
     ran = sum(1 for run in session.evidence if session.catalog[run.query].is_detection)
@@ -102,7 +112,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
           f"from {ran} detections, "
           f"window {session.start:%Y-%m-%dT%H:%MZ} → {session.end:%Y-%m-%dT%H:%MZ}",
           file=sys.stderr)
-    for line in baselines:
+    for line in baselines + python_lines:
         print(line, file=sys.stderr)
     if args.fail_on and not F.at_least(frame, args.fail_on).empty:
         return EXIT_FINDINGS
@@ -213,20 +223,58 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         cell_timeout=args.cell_timeout,
         progress=not args.quiet,
+        pdf=args.pdf,
     )
+    _print_run_summary(result, args.fail_on)
+    print(f"report index: {result.index_path}")
+    return result.exit_code
+
+
+def _print_run_summary(result: Any, fail_on: str | None) -> None:
+    """What happened, on stderr for whoever reads the terminal or the cron mail: each notebook's status
+    (a failed one with its one-line reason and the page that shows it), findings by severity, the PDFs,
+    and the most severe incidents. Values from events or errors are shown with control characters escaped."""
+    from .findings import counts_by_severity
+    from .store.report import one_line
+
     for notebook in result.notebooks:
-        reason = f" ({notebook.error['ename']}: {' '.join(str(notebook.error['evalue']).split())[:200]})" \
-            if notebook.error else ""
+        line = f"  {notebook.name}: {notebook.status}"
         if notebook.status == "no data":
-            reason = " (0 events in the window and scope: not a clean result; check the source and the window)"
-        print(f"  {notebook.name}: {notebook.status}{reason}", file=sys.stderr)
+            line += " (0 events in the window and scope: not a clean result; check the source and the window)"
+        elif notebook.error:
+            reason = one_line(" ".join(f"{notebook.error['ename']}: {notebook.error['evalue']}".split()))
+            line += f" ({reason[:300]}{'…' if len(reason) > 300 else ''})"
+            if notebook.html and result.run_dir:
+                line += f"; error page: {result.run_dir / notebook.html}"
+        print(line, file=sys.stderr)
+    counts = counts_by_severity(result.findings)
+    shown = ", ".join(f"{n} {severity}" for severity, n in counts.items() if n)
+    print(f"  findings: {len(result.findings)}" + (f" ({shown})" if shown else ""), file=sys.stderr)
+    if fail_on:
+        from .findings import at_least
+
+        over = len(at_least(result.findings, fail_on)) if len(result.findings) else 0
+        print(f"  at or above --fail-on {fail_on}: {over}", file=sys.stderr)
     credential = len(result.findings[result.findings["detection"].eq("credential_material_in_cloudtrail")])
     if credential:
         print(f"  credential material in CloudTrail: {credential} field(s), masked, reported as critical findings",
               file=sys.stderr)
+    _print_pdfs(result.manifest_path)
     _print_incidents(result.run_dir)
-    print(f"report index: {result.index_path}")
-    return result.exit_code
+
+
+def _print_pdfs(manifest_path: Path | None) -> None:
+    import json
+
+    from .store.report import one_line
+
+    if not manifest_path or not manifest_path.is_file():
+        return
+    printed = json.loads(manifest_path.read_text(encoding="utf-8")).get("pdf")
+    if printed:
+        print(f"  PDF: {len(printed['pages'])} page(s) printed", file=sys.stderr)
+        for page, reason in printed["failed"].items():
+            print(f"  PDF of {page} failed: {one_line(reason)}", file=sys.stderr)
 
 
 def _print_incidents(run_dir: Path | None, top: int = 3) -> None:
@@ -265,14 +313,65 @@ def cmd_athena_ddl(args: argparse.Namespace) -> int:
 
     bucket, prefix = _s3_location(args.bucket, args.prefix)
     try:
+        accounts = [*args.accounts, *(ddl.accounts_from(args.accounts_from, args.org_id) if args.accounts_from else [])]
         text = ddl.cloudtrail_table_ddl(
             bucket=bucket, prefix=prefix, table=args.table, database=args.database,
-            accounts=args.accounts, regions=args.regions, org_id=args.org_id, start_date=args.start_date,
+            accounts=sorted(set(accounts)), regions=args.regions, org_id=args.org_id, start_date=args.start_date,
         )
     except ddl.DdlError as exc:
         raise UsageError(f"athena ddl: {exc}") from exc
     print(text)
     return EXIT_OK
+
+
+def cmd_athena_estimate(args: argparse.Namespace) -> int:
+    from . import aws, ddl
+    from . import estimate as E
+    from . import params as P
+    from .catalog import load_catalog
+
+    bucket, prefix = _s3_location(args.bucket, args.prefix)
+    given = _given_window(args.start, args.end)
+    accounts = P.coerce("list[account_id]", args.accounts, "accounts")
+    regions = P.coerce("list[region]", args.regions, "regions")
+    try:
+        location = E.Location.parse(ddl.logs_location(bucket, prefix, args.org_id))
+    except ddl.DdlError as exc:
+        raise UsageError(f"athena estimate: {exc}") from exc
+    catalog = load_catalog()
+    unknown = sorted(set(args.detections or ()) - set(catalog))
+    if unknown:
+        raise UsageError(f"athena estimate: no detection named {', '.join(unknown)} (see `trailbook queries`)")
+    chosen = [catalog[n] for n in args.detections] if args.detections else \
+        [q for q in catalog.values() if q.is_detection and "athena" in q.engines]
+    client = aws.session("athena", region=args.region, profile=args.profile).client("s3")
+    rows, sizes, days = E.estimate(chosen, given["start"], given["end"],
+                                   lambda wanted: E.list_days(client, location, wanted, accounts, regions),
+                                   accounts=accounts, regions=regions)
+    for line in E.lines(rows, sizes, days, accounts=accounts, regions=regions):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """`athena doctor` / `lake doctor`: one line per check (or --json); exit 1 when a check fails."""
+    import json
+
+    from .doctor import athena, lake
+
+    given = {k: v for k, v in vars(args).items() if k in ("region", "profile", "work_group", "database", "table",
+                                                           "event_data_store") and v}
+    if args.config:
+        given["config_file"] = args.config
+    if args.engine == "athena":
+        report = athena.diagnose(bucket=args.bucket, **given)
+    else:
+        report = lake.diagnose(**given)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(report.lines()))
+    return report.exit_code
 
 
 # S3 bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit.
@@ -387,6 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--out", help="write here instead of standard output")
     p.add_argument("--detection", dest="detections", action="append", help="run only this detection (repeatable)")
+    p.add_argument("--iam-snapshot", default="auto",
+                   help="IAM snapshot folder for the hygiene, unused-permission and exposure checks "
+                        "(default 'auto': the source's own, as the demo has; none otherwise)")
+    p.add_argument("--geoip-db", help="MaxMind .mmdb file for the country-of-sign-in check")
+    p.add_argument("--allowed-countries", help="ISO country codes sign-ins are expected from, e.g. US,DE")
+    p.add_argument("--trusted-accounts", help="accounts of your organization beyond those seen and the snapshot's, "
+                                              "for the exposure detections, e.g. 111122223333,444455556666")
     p.add_argument("--fail-on", choices=("info", "low", "medium", "high", "critical"),
                    help="exit 3 when a finding at or above this severity exists (as `report` does)")
     p.add_argument("--quiet", action="store_true")
@@ -408,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redact", action="store_true", help="mask account ids, IPs and key ids in every output")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: cores)")
     p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print every page to PDF with headless Chromium (exit 2 before the run without it)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_report)
 
@@ -429,7 +537,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", nargs="+", default=[], help="default: every region of the aws partition")
     p.add_argument("--org-id", help="organization trail: AWSLogs/<org-id>/<account>/...")
     p.add_argument("--start-date", default="2020/01/01", help="first date partition, yyyy/MM/dd")
+    p.add_argument("--accounts-from", help="project the accounts with logs in the bucket: a `trailbook athena doctor "
+                   "--json` listing (or a file of account ids, one a line); with --accounts, both")
     p.set_defaults(func=cmd_athena_ddl)
+    p = athena.add_parser("doctor", help="check the Athena setup before a report (read-only; one small test query)")
+    _add_doctor(p, "athena")
+    p.add_argument("--work-group")
+    p.add_argument("--database")
+    p.add_argument("--table")
+    p.add_argument("--bucket", help="s3://bucket[/prefix] of the trail, listed when the table does not exist yet")
+    lake = sub.add_parser("lake", help="CloudTrail Lake helpers").add_subparsers(dest="lake_command", required=True)
+    p = lake.add_parser("doctor", help="check the Lake event data store before a report (read-only; one test query)")
+    _add_doctor(p, "lake")
+    p.add_argument("--event-data-store", help="id or ARN (default: the config file's)")
+
+    p = athena.add_parser("estimate", help="price a run from the trail's object listing (nothing is queried)")
+    p.add_argument("--bucket", required=True, help="the trail bucket, or s3://bucket/prefix")
+    p.add_argument("--prefix", default="", help="key prefix before AWSLogs/")
+    p.add_argument("--org-id", help="organization trail: AWSLogs/<org-id>/<account>/...")
+    _add_window(p, required=True)
+    p.add_argument("--accounts", nargs="+", default=[], help="default: every account folder in the bucket")
+    p.add_argument("--regions", nargs="+", default=[], help="default: every region folder of each account")
+    p.add_argument("--detection", dest="detections", action="append",
+                   help="price only this detection (repeatable; default: every detection that runs on Athena)")
+    p.add_argument("--region", help="AWS region of the S3 client (default: the environment's)")
+    p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    p.set_defaults(func=cmd_athena_estimate)
 
     p = sub.add_parser("policy", help="print the least-privilege IAM policy trailbook needs (athena, lake, collect)")
     p.add_argument("what", choices=("athena", "lake", "collect"))
@@ -453,6 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_collect_iam)
     _add_debug(parser)
     return parser
+
+
+def _add_doctor(parser: argparse.ArgumentParser, engine: str) -> None:
+    parser.add_argument("--config", help=f"config file with the {engine} section (default: TRAILBOOK_CONFIG)")
+    parser.add_argument("--region")
+    parser.add_argument("--profile")
+    parser.add_argument("--json", action="store_true", help="one JSON document (checks, bucket listing, test query)")
+    parser.set_defaults(func=cmd_doctor, engine=engine)
 
 
 def _add_debug(parser: argparse.ArgumentParser, top: bool = True) -> None:

@@ -459,3 +459,68 @@ def write_jsonl(correlation: Correlation, target: str | Path) -> int:
 
 def read_jsonl(source: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(source).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# --- what incidents implicate (one story across reports) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Implication:
+    """How an incident implicates a key or identity: `created` (made, or handed credentials, during it)
+    or `used` (it acted in it: the key is compromised; the principal is implicated)."""
+
+    incident: str
+    role: str
+    first_seen: str | None
+
+    def describe(self, what: str = "principal") -> str:
+        """The words every report uses for it (`what`: principal or key)."""
+        if self.role == "created":
+            return f"created during incident {self.incident}: remove it"
+        if what == "key":
+            return f"compromised in incident {self.incident}: deactivate it now"
+        return f"implicated in incident {self.incident}"
+
+
+def implicated(findings: pd.DataFrame | Sequence[Mapping[str, Any]],
+               correlation: Correlation | None = None) -> dict[str, Implication]:
+    """Entity (as `entities` spells it) → how an incident implicates it, for every finding in an incident.
+
+    An identity a detection says the actor created or handed credentials is `created`; the key and the
+    principal (an ARN, so never a failed sign-in's typed name) a finding is about are `used`. `created`
+    wins over `used` (a backdoor user acts too), and the most severe incident wins over later ones.
+    """
+    records = _records(findings)
+    correlation = correlation if correlation is not None else correlate(records)
+    by_key = {finding_key(r): r for r in records}
+    out: dict[str, Implication] = {}
+    for inc in correlation.incidents:  # most severe first
+        for fkey in inc.finding_keys:
+            record = by_key.get(fkey)
+            if record is None:
+                continue
+            made = Implication(inc.id, "created", inc.first_seen)
+            acted = Implication(inc.id, "used", inc.first_seen)
+            for entity, _ in derived_identities(record):
+                if out.get(entity, acted).role != "created":
+                    out[entity] = made
+            arn = _text(record.get("principal_arn"))
+            principal = principal_entity(arn, _text(record.get("account_id"))) if arn and arn[:4] == "arn:" else None
+            key = _text(record.get("access_key_id"))
+            for acting in (principal, _session_role(principal), f"key:{key}" if key else None):
+                if acting and acting not in out:
+                    out[acting] = acted
+    return out
+
+
+def _session_role(entity: str | None) -> str | None:
+    """`principal:A:assumed-role/R/session` → `principal:A:role/R`: a role session implicates its role."""
+    if not entity or ":assumed-role/" not in entity:
+        return None
+    head, _, rest = entity.partition(":assumed-role/")
+    return f"{head}:role/{rest.split('/', 1)[0]}"
+
+
+def finding_records(findings: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Findings as flat records (a table's rows, or findings.jsonl's with `details` spread out)."""
+    return _records(findings)

@@ -8,15 +8,19 @@ statistics, rows, times), which is the evidence appendix of a report.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import catalog as C
 from . import findings as F
-from . import mask, sources, stages
+from . import mask, paths, sources, stages
 from . import params as P
 from .engines.base import BudgetExceeded, Engine, EngineError
 
@@ -72,6 +76,42 @@ def _split_event_values(query: C.Query, values: Mapping[str, Any]) -> tuple[dict
     return kept, aside
 
 
+# The checked catalog. Checking every query (sqlglot parses each one for every engine) was the
+# largest CPU cost before a notebook's first result, and its verdict depends only on the query
+# files, trailbook's code and the parsers' versions: a marker under paths.home() remembers a pass
+# for exactly those, and a process keeps the catalog itself until a query file changes, so a new
+# kernel and JupyterLab's re-runs of `begin` skip the check.
+_CATALOGS: dict[tuple[Any, ...], dict[str, C.Query]] = {}
+
+
+def _checked_marker(files: list[Path]) -> Path:
+    versions = f"{sys.version}|sqlglot {metadata.version('sqlglot')}|PyYAML {metadata.version('PyYAML')}"
+    digest = hashlib.sha256(versions.encode())
+    for path in [*files, *sorted(paths.PACKAGE_DIR.rglob("*.py"))]:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return paths.home() / "catalog-checked" / digest.hexdigest()
+
+
+def _catalog() -> dict[str, C.Query]:
+    root = paths.queries_dir()
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    key = (str(root.resolve()), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    if key not in _CATALOGS:
+        marker = _checked_marker(files)
+        if marker.is_file():
+            loaded = C.load_catalog(root, strict=False)  # these exact files passed the strict check
+        else:
+            loaded = C.load_catalog(root)  # strict: raises on any invalid query
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # a read-only home: check again next time
+        _CATALOGS.clear()
+        _CATALOGS[key] = loaded
+    return _CATALOGS[key]
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -93,7 +133,7 @@ class Session:
         self.end = P.parse_timestamp(end, "end")
         if not self.start < self.end:
             raise P.ParameterError(f"start {P.iso(self.start)} is not before end {P.iso(self.end)}")
-        self.catalog = dict(catalog) if catalog is not None else C.load_catalog()
+        self.catalog = dict(catalog if catalog is not None else _catalog())
         self.byte_budget = byte_budget
         self.bytes_scanned = 0
         self.evidence: list[QueryRun] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 from typing import Any
 
 import pandas as pd
@@ -42,14 +43,16 @@ def install_figure_redaction() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
-    from matplotlib import pyplot
-    from matplotlib.figure import Figure
-
-    pyplot.close(pyplot.figure())  # loads the inline backend now, so its PNG formatter is not set after ours
     redacting = redact.active() is not None
     if redacting:
+        # Only then is matplotlib loaded here (trailbook's own plots draw PNGs themselves, so an
+        # unredacted kernel loads it at its first plot, not before its first result).
+        from matplotlib import pyplot
+        from matplotlib.figure import Figure
+
         from ..plots import png_bytes
 
+        pyplot.close(pyplot.figure())  # loads the inline backend now, so its PNG formatter is not set after ours
         shell.display_formatter.formatters["image/png"].for_type(Figure, png_bytes)
     install_display_formatters(shell)
     return redacting
@@ -76,8 +79,10 @@ def figure_alt(figure: Any) -> str:
 
 def install_display_formatters(shell: Any) -> None:
     """Every DataFrame (and Styler) a notebook shows goes through `table_html`, redacted when a redacted
-    report runs; every figure's PNG carries alt text (`figure_alt`) in its output metadata."""
-    from matplotlib.figure import Figure
+    report runs; every figure's PNG carries alt text (`figure_alt`) in its output metadata.
+
+    The figure formatter is registered by name while matplotlib is not loaded yet, so setting up the
+    display does not import it (a kernel's first result comes sooner)."""
 
     def frame_html(frame: pd.DataFrame) -> str:
         shown = redacted(frame)
@@ -87,14 +92,18 @@ def install_display_formatters(shell: Any) -> None:
     formatters["text/html"].for_type(pd.DataFrame, frame_html)
     formatters["text/html"].for_type_by_name("pandas.io.formats.style", "Styler", lambda s: frame_html(s.data))
     png = formatters["image/png"]
-    try:
-        current = png.lookup_by_type(Figure)
-    except KeyError:  # no inline backend: nothing draws figures here, so nothing needs alt text
-        return
+    loaded = sys.modules.get("matplotlib.figure")
+    current = None
+    if loaded is not None:
+        try:
+            current = png.lookup_by_type(loaded.Figure)  # the inline backend's, or ours from an earlier `begin`
+        except KeyError:
+            current = None
     inner = getattr(current, "trailbook_inner", current)  # re-running `begin` does not wrap twice
 
     def with_alt(figure: Any) -> Any:
-        data = inner(figure)
+        # The inline backend's PNG when it is active; else the figure's own (trailbook's plots draw themselves).
+        data = inner(figure) if inner is not None else getattr(figure, "_repr_png_", lambda: None)()
         if data is None:
             return None
         try:
@@ -104,7 +113,10 @@ def install_display_formatters(shell: Any) -> None:
         return data, {"alt": alt}
 
     with_alt.trailbook_inner = inner  # type: ignore[attr-defined]
-    png.for_type(Figure, with_alt)
+    if loaded is not None:
+        png.for_type(loaded.Figure, with_alt)
+    else:
+        png.for_type_by_name("matplotlib.figure", "Figure", with_alt)
 
 
 class _Bundle:

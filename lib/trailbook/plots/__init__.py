@@ -12,6 +12,7 @@ an auditor) can read exactly what text a plot holds.
 
 from __future__ import annotations
 
+import importlib
 import io
 from typing import Any
 
@@ -20,6 +21,15 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from .. import redact
+
+# `tb.plots.logins` loads on first use, so a notebook's import cell does not pay for matplotlib.
+_SUBMODULES = {"hygiene", "keys", "logins", "permissions"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'trailbook.plots' has no attribute {name!r}")
 
 
 def figure_texts(fig: Figure) -> list[str]:

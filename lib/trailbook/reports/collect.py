@@ -99,6 +99,12 @@ def collect(raw: list[dict[str, Any]], coverage: Mapping[str, Mapping[str, Any]]
 
 
 def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    if any(len(f) for f in frames):
-        return F.concat(frames)
-    return F.empty().assign(report=pd.Series(dtype=object))
+    """The run's findings, each once: a detection that two notebooks run (the exposure checks run in
+    key_anomalies and unused_permissions) gives one finding, whose `report` names both."""
+    if not any(len(f) for f in frames):
+        return F.empty().assign(report=pd.Series(dtype=object))
+    frame = F.concat(frames)
+    keys = frame[DEDUPE_ON].astype(object).fillna("").astype(str)  # missing values compare equal, as ""
+    reports = frame["report"].astype(str).groupby([keys[c] for c in DEDUPE_ON], sort=False, dropna=False) \
+        .transform(lambda names: ", ".join(dict.fromkeys(n for name in names for n in name.split(", "))))
+    return frame.assign(report=reports).loc[~keys.duplicated()].reset_index(drop=True)

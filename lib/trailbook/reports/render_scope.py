@@ -3,7 +3,8 @@
 It states the window, engine, accounts and regions, events per account and day, the sources, the
 IAM snapshot with its collection time, trailbook's version and the catalog's hash, and the
 logging gaps (catalog query logging_gaps; the rule is stated on the page). Input: the dict
-`reports.scope.describe_scope` returns. Tables go through `notebook.tables.table_html`.
+`reports.scope.describe_scope` returns. Tables go through `notebook.tables.table_html`; the page
+that holds the section (the index) carries TABLE_CSS once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..notebook.tables import TABLE_CSS, cell_text, table_html
+from ..notebook.tables import cell_text, table_html, wrap_html
 
 MAX_DAY_COLUMNS = 14  # up to two weeks, days are columns; a longer window lists (day, account) rows
 
-SCOPE_CSS = TABLE_CSS + """
+SCOPE_CSS = """
 section.trailbook-scope { margin: 1em 0; }
 section.trailbook-scope h2 { margin-bottom: .3em; }
 section.trailbook-scope h3 { margin: .8em 0 .2em; font-size: 1.05em; }
@@ -50,11 +51,13 @@ def _facts(scope: Mapping[str, Any], per_day: pd.DataFrame) -> str:
         ("Sources", "; ".join(scope.get("sources") or []) or "not recorded"),
         ("IAM snapshot", "; ".join(_snapshot_text(s) for s in snapshots) or "none used"),
         ("trailbook", scope.get("trailbook_version")),
+        ("CIS checks", f"{scope['cis_benchmark']}, section 1 (credential report)" if scope.get("cis_benchmark")
+         else None),
         ("Query catalog", f"{catalog.get('queries', '?')} queries, sha256 {catalog.get('content_sha256', '?')}"
                           + (f", git {revision}" + (" (modified)" if catalog.get("git_dirty") else "")
                              if revision else "")),
     ]
-    body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{wrap_html('' if v is None else str(v))}</td></tr>" for k, v in rows)
     return f"<table class='trailbook-table trailbook-facts'><tbody>{body}</tbody></table>"
 
 
@@ -72,11 +75,11 @@ def _per_day_table(per_day: pd.DataFrame) -> str:
     days = sorted(by_day["day"].unique())
     if len(days) > MAX_DAY_COLUMNS:
         frame = by_day.sort_values(["day", "account_id"])[["day", "account_id", "events"]]
-        return table_html(frame.rename(columns={"account_id": "account"}))
+        return table_html(frame.rename(columns={"account_id": "account"}), with_css=False)
     wide = by_day.pivot(index="account_id", columns="day", values="events").reindex(columns=days).fillna(0)
     wide = wide.astype(int).reset_index().rename(columns={"account_id": "account"})
     wide["total"] = wide[days].sum(axis=1)
-    return table_html(wide, css_class="trailbook-per-day")
+    return table_html(wide, css_class="trailbook-per-day", with_css=False)
 
 
 def _gaps_html(scope: Mapping[str, Any]) -> str:
@@ -96,7 +99,7 @@ def _gaps_html(scope: Mapping[str, Any]) -> str:
     return (rule + f"<p class='trailbook-gaps-found'><strong>{len(gaps)} logging gap(s), {hours} silent hour(s)"
             "</strong>: CloudTrail delivered nothing for these accounts and regions, which normally log every "
             "hour. Activity in a gap is invisible to every report below.</p>"
-            + table_html(shown, css_class="trailbook-gaps"))
+            + table_html(shown, css_class="trailbook-gaps", with_css=False))
 
 
 def scope_html(scope: Mapping[str, Any] | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,11 @@ from .. import findings as F
 from .. import incidents as I
 from ..errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_NO_DATA, EXIT_OK
 from ..redact import Redactor
-from . import execute, publish, render_incidents, render_index, secrets
+from . import execute, publish, render, render_incidents, render_index, secrets
 from .checks import check_out_dir
 from .collect import NO_DATA, Collected, NotebookResult, collect, concat_findings
 from .manifest import build_manifest
-from .plan import ReportPlan, plan_report
+from .plan import ReportPlan, ReportUsageError, plan_report
 from .prepare import prepare_local_store
 from .scope import describe_scope, measure_scopes
 
@@ -58,10 +59,13 @@ def _exit_code(collected: Collected, findings: pd.DataFrame, fail_on: str | None
 
 
 def _alerts(collected: Collected, credential: pd.DataFrame) -> list[str]:
-    """What the index says first: reports without data, and credential material by field."""
-    alerts = [f"No data: {r.title} saw 0 events in its window and scope. This is not a clean result: "
-              "the source, the scope or the window is wrong, or the pipeline is broken."
-              for r in collected.results if r.status == NO_DATA]
+    """What the index says first: failed reports, reports without data, and credential material by field."""
+    alerts = [f"Failed: {r.title} did not complete ({r.error['ename']}: {' '.join(str(r.error['evalue']).split())})"
+              + (f"; its page ({r.html}) shows where." if r.html else "; the manifest records the failure.")
+              for r in collected.results if r.status == "failed" and r.error]
+    alerts += [f"No data: {r.title} saw 0 events in its window and scope. This is not a clean result: "
+               "the source, the scope or the window is wrong, or the pipeline is broken."
+               for r in collected.results if r.status == NO_DATA]
     return alerts + [f"{row['title']} ({row['event_count']}×, {row['found_by']}; the value is masked)"
                      for row in credential.to_dict(orient="records")]
 
@@ -100,6 +104,21 @@ def _masked_record(plan: ReportPlan, collected: Collected, redactor: Redactor | 
     return masked, hits
 
 
+def _print_pdfs(work: Path, chromium: str) -> dict[str, Any]:
+    """Every page of the run printed to PDF beside it; a page Chromium cannot print is recorded, not fatal."""
+    printed: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for page in sorted(work.glob("*.html")):
+        pdf = page.with_suffix(".pdf")
+        try:
+            render.print_pdf(chromium, page, pdf)
+            printed[page.name] = pdf.name
+        except (OSError, subprocess.SubprocessError) as exc:  # a timeout too: the run is still published
+            pdf.unlink(missing_ok=True)
+            failed[page.name] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return {"chromium": chromium, "pages": printed, "failed": failed}
+
+
 def run_report(
     notebooks: str | Sequence[str] = "all",
     *,
@@ -115,10 +134,16 @@ def run_report(
     cell_timeout: int = 600,
     progress: bool = True,
     notebooks_dir: str | Path | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
-    """Run notebooks and publish one dated run directory under out_dir. Raises ReportUsageError on bad input."""
+    """Run notebooks and publish one dated run directory under out_dir. Raises ReportUsageError on bad input.
+    With `pdf`, every page is also printed to PDF by headless Chromium (checked for before anything runs)."""
     plan = plan_report(notebooks, engine=engine, start=start, end=end, params=params, params_file=params_file,
                        fail_on=fail_on, cell_timeout=cell_timeout, jobs=jobs, notebooks_dir=notebooks_dir)
+    chromium = render.find_chromium() if pdf else None
+    if pdf and chromium is None:
+        raise ReportUsageError("--pdf needs Chromium to print the pages, and none was found (install chromium, "
+                               "or name it in TRAILBOOK_CHROMIUM); nothing ran")
     out = check_out_dir(out_dir)
     publish.clean_stale(out)
     started_at = dt.datetime.now(dt.timezone.utc)
@@ -139,11 +164,15 @@ def run_report(
         findings = collected.findings = concat_findings([collected.findings, credential])
         exit_code, over = _exit_code(collected, findings, fail_on)
         _write_findings_and_index(work, plan, stamp, collected, findings, _alerts(collected, credential), scope)
+        printed = _print_pdfs(work, chromium) if chromium else None
+        if printed and printed["failed"]:
+            exit_code = EXIT_FAILED
         manifest = build_manifest(
             plan=plan, stamp=stamp, started_at=started_at, collected=collected, findings=findings, over=over,
             exit_code=exit_code, shared=record["shared"], redaction={"enabled": redact, "key": key_source},
             local_store=record["local_store"], local_store_error=prepare_error)
         manifest["scope"] = scope
+        manifest["pdf"] = printed  # None without --pdf
         manifest["no_data"] = [r.name for r in collected.results if r.status == NO_DATA]
         manifest["credential_material"] = {
             "masked_on_data": secrets.summary(collected.results),

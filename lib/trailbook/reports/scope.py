@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__, coverage
 from .. import params as P
+from ..analyses.explain import CIS_BENCHMARK
 from ..session import open_session
 from .plan import NotebookPlan, ReportPlan, default_value
 from .publish import catalog_revision
@@ -72,7 +73,8 @@ def describe_scope(plan: ReportPlan, prepared: dict[str, Any] | None) -> dict[st
 
     Measured once over the first notebook that reads events; never raises (an error is recorded)."""
     scope: dict[str, Any] = {"engine": plan.engine, "window": [plan.start, plan.end],
-                             "trailbook_version": __version__, "catalog": catalog_revision(),
+                             "trailbook_version": __version__, "cis_benchmark": CIS_BENCHMARK,
+                             "catalog": catalog_revision(),
                              "sources": _sources(plan, prepared), "iam_snapshots": _snapshots(plan, prepared),
                              "gap_rule": GAP_RULE.format(share=MIN_ACTIVE_SHARE), "per_day": [], "gaps": [],
                              "queries": [], "error": None}

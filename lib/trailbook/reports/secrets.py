@@ -20,6 +20,17 @@ from .. import mask
 
 DETECTION = "credential_material_in_cloudtrail"
 MITRE = ["T1552"]  # Unsecured Credentials
+# What the index says about this check (as the catalog headers say it for SQL detections).
+CHECK_INFO = {
+    "title": "Credential material recorded in CloudTrail",
+    "description": "A secret access key, session token or password appeared in an event (a user agent, request "
+                   "parameters, an error message): anyone who can read the trail can use it. It is masked in "
+                   "every output of this run.",
+    "remediation": "Treat the credential as leaked: deactivate or rotate it, revoke its sessions, find the client "
+                   "that put it in a request, and restrict who can read the trail's bucket.",
+    "remediation_docs": "https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html",
+    "mitre": MITRE, "references": [], "cis": "",
+}
 TEXT_SUFFIXES = (".ipynb", ".html", ".json", ".jsonl", ".csv", ".txt", ".svg")
 
 

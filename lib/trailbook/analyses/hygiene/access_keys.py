@@ -14,6 +14,7 @@ from trailbook.iam.snapshot import Snapshot, SnapshotError
 from .inputs import as_of
 
 if TYPE_CHECKING:
+    from trailbook.analyses.incident import Story
     from trailbook.session import Session
 
 AGE_BUCKETS: tuple[str, ...] = ("< 1 day", "1-30 days", "30-90 days", "90-365 days", "> 1 year")
@@ -36,11 +37,13 @@ def age_bucket(days: float) -> str:
 
 
 def key_inventory(snapshot: Snapshot, *, inactive_days: int = 45, now: Any = None,
-                  accounts: Sequence[str] = ()) -> pd.DataFrame:
+                  accounts: Sequence[str] = (), story: Story | None = None) -> pd.DataFrame:
     """Every access key: age, bucket, last use, and whether its user looks gone.
 
     ``user_left``: the user has no activity at all for ``inactive_days`` (no key of theirs used,
     no password use) — the "keys whose user left" list. Unknown when the report lacks the user.
+    With the window's ``story``, ``incident`` marks a key an incident implicates (compromised, or
+    created by the attacker), ahead of its age.
     """
     check_days(inactive_days, "inactive_days")
     when = as_of(snapshot, now)
@@ -68,6 +71,8 @@ def key_inventory(snapshot: Snapshot, *, inactive_days: int = 45, now: Any = Non
             })
     frame = pd.DataFrame(rows, columns=KEY_COLUMNS)
     frame["age_bucket"] = pd.Categorical(frame["age_bucket"], categories=list(AGE_BUCKETS), ordered=True)
+    if story is not None:
+        frame.insert(3, "incident", story.marks(frame, key="access_key_id"))
     return frame.sort_values(["account_id", "age_days"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +22,9 @@ from trailbook.findings import SEVERITY_RANK
 from trailbook.iam.snapshot import Snapshot, SnapshotError, iso_z
 
 from .inputs import as_of
+
+if TYPE_CHECKING:
+    from trailbook.analyses.incident import Story
 
 # CIS id → (detection name, title, severity of a fail, MITRE).
 CHECKS: dict[str, tuple[str, str, str, list[str]]] = {
@@ -50,11 +53,15 @@ def _iso(value: Any) -> str | None:
 
 
 def credential_checks(snapshot: Snapshot, *, inactive_days: int = 45, rotation_days: int = 90,
-                      root_recent_days: int = 1, now: Any = None, accounts: Sequence[str] = ()) -> pd.DataFrame:
+                      root_recent_days: int = 1, now: Any = None, accounts: Sequence[str] = (),
+                      story: Story | None = None) -> pd.DataFrame:
     """The CIS credential checks, one row per (check, subject): pass, fail or unknown.
 
     Thresholds: ``inactive_days`` (1.12), ``rotation_days`` (1.14), ``root_recent_days`` (1.7).
     Accounts whose credential report could not be collected get one ``unknown`` row per check.
+    With the window's ``story``, ``incident`` says which incident implicates the subject, and a
+    failed key check on a key an incident implicates says so first: it is compromised (or a
+    backdoor), not a rotation matter.
     """
     check_days(inactive_days, "inactive_days")
     check_days(rotation_days, "rotation_days")
@@ -83,7 +90,17 @@ def credential_checks(snapshot: Snapshot, *, inactive_days: int = 45, rotation_d
                 _root_checks(add, account, row, when, root_recent_days, *devices)
             else:
                 _user_checks(add, account, row, when, inactive_days, rotation_days, keys.get(row["user"], []))
-    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+    return _mark_incidents(checks, story) if story is not None else checks
+
+
+def _mark_incidents(checks: pd.DataFrame, story: Story) -> pd.DataFrame:
+    out = checks.assign(incident=story.marks(checks, principal="arn", key="access_key_id", account="account_id"))
+    keyed = out["incident"].notna() & out["access_key_id"].notna() & out["status"].eq("fail")
+    out.loc[keyed, "detail"] = [f"{mark} (not a rotation matter: {detail})"
+                                for mark, detail in zip(out.loc[keyed, "incident"], out.loc[keyed, "detail"],
+                                                        strict=True)]
+    return out
 
 
 def _keys_by_user(snapshot: Snapshot, account: str) -> dict[str, list[dict[str, Any]]]:

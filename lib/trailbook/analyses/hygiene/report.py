@@ -24,7 +24,7 @@ def findings(snapshot: Snapshot, checks: pd.DataFrame, posture: pd.DataFrame | N
         detection, _, severity, mitre = CHECKS[row["cis_id"]]
         rows.append({**base, "detection": detection, "severity": severity, "account_id": row["account_id"],
                      "principal_arn": row["arn"], "access_key_id": row["access_key_id"], "mitre": mitre,
-                     "cis_id": row["cis_id"], "detail": row["detail"]})
+                     "cis_id": row["cis_id"], "detail": row["detail"], "incident": row.get("incident")})
     if posture is not None:
         for row in posture[posture["status"].eq("fail")].to_dict("records"):
             detection, severity, mitre = POSTURE_DETECTIONS[row["check"]]

@@ -23,6 +23,7 @@ from .trail_replay import trail_grants
 from .usage import USED_COLUMNS, compare, map_used, unused_risky_actions
 
 if TYPE_CHECKING:
+    from trailbook.analyses.incident import Story
     from trailbook.session import Session
 
 CAVEATS: tuple[str, ...] = (
@@ -60,6 +61,7 @@ class PermissionsReport:
     inactive: pd.DataFrame
     findings: pd.DataFrame
     caveats: tuple[str, ...] = CAVEATS
+    story: Story | None = None  # the window's incidents: an identity one created is removed, not right-sized
 
     def principal(self, arn: str) -> Principal:
         for p in self.principals:
@@ -69,11 +71,14 @@ class PermissionsReport:
 
 
 def analyse(session: Session | None, snapshot: Snapshot | None, *, unused_days: int = 90, inactive_days: int = 90,
-            accounts: Sequence[str] = (), include_trail_principals: bool = True, now: Any = None) -> PermissionsReport:
+            accounts: Sequence[str] = (), include_trail_principals: bool = True, now: Any = None,
+            story: Story | None = None) -> PermissionsReport:
     """Run the whole unused-permissions analysis.
 
     ``session`` (CloudTrail) may be None for a snapshot-only report; ``snapshot`` may be None
     for a trail-only report (principals and grants rebuilt from ``policies_in_trail``).
+    With the window's ``story`` (``analyses.incident.story``), ``incident`` marks each principal an
+    incident implicates; one it created gets "remove" instead of a least-privilege policy.
     """
     if session is None and snapshot is None:
         raise PermissionsError("give a session (CloudTrail), an IAM snapshot, or both")
@@ -97,13 +102,15 @@ def analyse(session: Session | None, snapshot: Snapshot | None, *, unused_days: 
     actions = action_last_accessed(snapshot, unused_days=unused_days, now=now, accounts=accounts) if snapshot else \
         pd.DataFrame(columns=ACTION_COLUMNS)
     comparison = compare(found, used, services=services, action_list=listed)
+    if story is not None:
+        comparison.insert(2, "incident", story.marks(comparison, principal="principal_arn", account="account_id"))
     inactive = inactive_principals(found, snapshot, activity, inactive_days=inactive_days, now=now)
     stamp = iso_z(_report_time(session, snapshot, now).to_pydatetime())
     report = PermissionsReport(
         snapshot_time=stamp, unused_days=unused_days, inactive_days=inactive_days, principals=found,
         principal_table=principal_table(found), services=services, actions=actions, used=used,
         comparison=comparison, risky=unused_risky_actions(comparison), inactive=inactive,
-        findings=F.empty(),
+        findings=F.empty(), story=story,
     )
     report.findings = findings(report)
     return report
@@ -132,21 +139,29 @@ def findings(report: PermissionsReport) -> pd.DataFrame:
     for row in report.comparison.to_dict("records"):
         if row["severity"] == "info":
             continue
+        detail = _over_privileged_detail(row, report.unused_days)
+        if _created(report, row["principal_arn"], row["account_id"]):
+            detail = f"{row['incident']}, not right-size it. It holds: {detail}"
         rows.append({**base, "detection": DETECTION_OVER_PRIVILEGED, "severity": row["severity"],
                      "account_id": row["account_id"], "principal_arn": row["principal_arn"],
                      "mitre": MITRE_OVER_PRIVILEGED, "risk": row["risk"], "unused_actions": row["unused_actions"],
-                     "granted_actions": row["granted_actions"],
-                     "detail": _over_privileged_detail(row, report.unused_days)})
+                     "granted_actions": row["granted_actions"], "detail": detail, "incident": row.get("incident")})
     risky = {r["principal_arn"]: r["risk"] for r in report.comparison.to_dict("records")}
     for row in report.inactive.to_dict("records"):
         severity = "medium" if risky.get(row["principal_arn"]) == "privilege_escalation" else "low"
         rows.append({**base, "detection": DETECTION_INACTIVE, "severity": severity,
                      "account_id": row["account_id"], "principal_arn": row["principal_arn"], "mitre": MITRE_INACTIVE,
                      "risk": risky.get(row["principal_arn"]), "unused_actions": None, "granted_actions": None,
-                     "detail": f"no activity in {report.inactive_days} days ({row['evidence']})"})
+                     "detail": f"no activity in {report.inactive_days} days ({row['evidence']})",
+                     "incident": report.story.mark(principal=row["principal_arn"], account=row["account_id"])
+                     if report.story is not None else None})
     if not rows:
         return F.empty()
     return F.sort(F.normalize(pd.DataFrame(rows)))
+
+
+def _created(report: PermissionsReport, principal_arn: str, account_id: str | None = None) -> bool:
+    return report.story is not None and report.story.created(principal_arn, account_id)
 
 
 def _over_privileged_detail(row: dict[str, Any], unused_days: int) -> str:
@@ -186,19 +201,26 @@ def show_caveats(report: PermissionsReport | None = None) -> _Text:
 
 
 def pick_principal(report: PermissionsReport, principal_arn: str = "") -> str:
-    """``principal_arn`` if given (must be in the report), else the top-ranked over-privileged one."""
+    """``principal_arn`` if given (must be in the report), else the top-ranked over-privileged one that
+    no incident created (a backdoor is removed, not right-sized)."""
     if principal_arn:
         report.principal(principal_arn)
         return principal_arn
     flagged = report.comparison[report.comparison["severity"].ne("info")]
+    flagged = flagged[[not _created(report, arn, acct) for arn, acct in
+                       zip(flagged["principal_arn"], flagged["account_id"], strict=True)]]
     if flagged.empty:
         raise PermissionsError("no over-privileged principal in this report; set focus_principal")
     return str(flagged.iloc[0]["principal_arn"])
 
 
 def suggested_policy_diff(report: PermissionsReport, principal_arn: str = "") -> _Text:
-    """Today's policy → the suggested least-privilege policy, as a unified diff."""
+    """Today's policy → the suggested least-privilege policy, as a unified diff; for an identity an
+    incident created, the advice to remove it instead."""
     arn = pick_principal(report, principal_arn)
+    if report.story is not None and _created(report, arn):
+        return _Text(f"No least-privilege policy for {arn}: {report.story.mark(principal=arn)}. "
+                     "The incident runbook (key_anomalies) lists the commands.", f"Remove {arn}")
     diff = policy_diff(current_policy(report.principal(arn)), suggested_policy(report.used, arn), principal_arn=arn)
     return _Text(diff or "(no change)", f"Suggested least-privilege policy for {arn}")
 
