@@ -86,10 +86,14 @@ def test_leaked_key_story_and_guardrails_are_found(hunt, manifest):
     assert new_ip[0]["first_seen"] == leaked["first_event_time"]
 
 
-def test_hunt_mode_shows_no_incident_scope_or_runbook(hunt):
-    assert not _outputs(hunt, "stream")
-    assert _scope_html(hunt) == ""
+def test_hunt_mode_says_so_and_prints_the_runbook_of_each_severe_incident(hunt, manifest):
+    assert "Hunt mode: no key or principal is scoped" in _scope_html(hunt)
     assert len(_outputs(hunt, "image/png")) == 1  # the heatmap; no incident timeline
+    text = "".join("".join(o["text"]) for o in _outputs(hunt, "stream"))
+    titles = [line for line in text.splitlines() if line.startswith("# Response runbook for incident INC-")]
+    assert len(titles) == 1 and titles[0].endswith("(critical)")  # the leaked key; the rest are not this severe
+    leaked = manifest["leaked_key_first_use"]["access_key_id"]
+    assert f"--access-key-id {leaked} --status Inactive" in text
 
 
 def test_incident_mode_scopes_the_leaked_key(demo_dir, tmp_path_factory, manifest):

@@ -44,7 +44,10 @@ WINDOWS = {"111222333444": ("2021-10-14T12:00:00Z", "2021-10-14T18:00:00Z"),
 
 
 def _fixture(name: str, case: str) -> list[dict]:
-    return json.loads((QUERY_FIXTURES / name / f"{case}.json").read_text())
+    # The hand-described records only: the mutation suite's near misses (eventIDs "nearmiss…", one
+    # condition changed each) are judged by tests/test_queries.py against expect_event_ids.json.
+    records = json.loads((QUERY_FIXTURES / name / f"{case}.json").read_text())
+    return [r for r in records if not str(r.get("eventID", "")).startswith("nearmiss")]
 
 
 def _account(records: list[dict], account: str) -> list[dict]:
