@@ -137,3 +137,9 @@ def test_an_unknown_detection_is_one_line(capsys):
     assert main(["athena", "estimate", "--bucket", BUCKET, *WINDOW, "--detection", "no_such_check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no_such_check" in err[0]
+
+
+def test_a_bucket_that_cannot_be_listed_is_one_line_and_exit_1(bucket, capsys):
+    assert main(["athena", "estimate", "--bucket", "no-such-trail-bucket", *WINDOW, "--detection", "root_activity"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot list s3://no-such-trail-bucket/AWSLogs/" in err[0] and "NoSuchBucket" in err[0]

@@ -344,10 +344,15 @@ def cmd_athena_estimate(args: argparse.Namespace) -> int:
         raise UsageError(f"athena estimate: no detection named {', '.join(unknown)} (see `trailbook queries`)")
     chosen = [catalog[n] for n in args.detections] if args.detections else \
         [q for q in catalog.values() if q.is_detection and "athena" in q.engines]
+    from botocore.exceptions import BotoCoreError, ClientError
+
     client = aws.session("athena", region=args.region, profile=args.profile).client("s3")
-    rows, sizes, days = E.estimate(chosen, given["start"], given["end"],
-                                   lambda wanted: E.list_days(client, location, wanted, accounts, regions),
-                                   accounts=accounts, regions=regions)
+    try:
+        rows, sizes, days = E.estimate(chosen, given["start"], given["end"],
+                                       lambda wanted: E.list_days(client, location, wanted, accounts, regions),
+                                       accounts=accounts, regions=regions)
+    except (BotoCoreError, ClientError) as exc:  # no credentials, access denied, no such bucket
+        raise TrailbookError(f"athena estimate: cannot list s3://{location.bucket}/{location.prefix}: {exc}") from None
     for line in E.lines(rows, sizes, days, accounts=accounts, regions=regions):
         print(line)
     return EXIT_OK
