@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,14 @@ class Engine(ABC):
     @abstractmethod
     def execute(self, sql: str, *, columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, QueryStats]:
         """Run one rendered query. `columns` are the declared output types, for engines that return text."""
+
+    @contextlib.contextmanager
+    def shared_scan(self, start: dt.datetime, end: dt.datetime,
+                    columns: Sequence[str] | None = None) -> Iterator[None]:
+        """While open, queries whose window lies inside [start, end) read one materialized copy of that
+        window (`columns` only, when given) instead of each scanning the table. By default there is no
+        copy: every query reads the table itself."""
+        yield
 
     def describe(self) -> dict[str, Any]:
         """What to record in the evidence about this engine's connection (no secrets)."""
