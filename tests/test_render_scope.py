@@ -103,3 +103,16 @@ def test_scope_section_says_when_there_is_no_gap_and_when_it_is_unknown():
     assert "Unknown: the scope could not be measured (OSError: store busy)" in unknown
     assert "No logging gaps" not in unknown
     assert render_scope.scope_html(None) == ""
+
+
+def test_the_scope_says_what_the_detections_do_at_the_window_start(catalog):
+    from trailbook import coverage
+
+    # 14 detections declare `lookback` (counted in queries/ by hand: 8 bucket counts, brute force, spray,
+    # sign-in after failures, user created then privileged, instance credentials 24h, federation token 36h).
+    text = coverage.edges_text(catalog, "local")
+    assert text is not None and text.startswith("14 detections that count or correlate over a span read up to 36 h")
+    assert coverage.edges_text({}, "local") is None
+    page = render_scope.scope_html({**SCOPE, "edges": text})
+    assert "Window edges" in page and "reported whole here" in _visible(page)
+    assert "Window edges" not in render_scope.scope_html({**SCOPE, "edges": None})

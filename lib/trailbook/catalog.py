@@ -14,6 +14,7 @@
     --   end:   {type: timestamp, description: Window end, exclusive (UTC)}
     -- window: [start, end]                (the parameters that bound the scan; default start, end)
     -- stage: resource_policy              (optional: a Python stage that decides which rows are findings)
+    -- lookback: bucket_minutes            (optional, detections: read this far before the window; see below)
     -- references: [https://...]
 
 Placeholders are `{{ name }}` only (no control flow). Two kinds exist:
@@ -26,6 +27,14 @@ loaded, so the rest of the catalog sees one plain query; a family's members (`ke
 rather than re-implement it. Every read of
 `{{ source }}` is followed directly by `WHERE {{ time_filter }}`, in a SELECT
 with no joins or UNNEST, so the time window prunes partitions first.
+
+`lookback` closes the gap between consecutive reports for a detection that counts or correlates
+events over a span: a burst or a sequence cut by the window's start is whole in the later window.
+The query reads from `start - lookback` (an int parameter named `*_minutes`, `*_hours` or `*_days`,
+or a fixed duration such as `36h`) and keeps only the findings whose `last_seen` is at or after
+`start` (`findings.ending_in_window`): a finding that ended before the window belongs to the
+earlier report, and one that continues into this window is reported here with everything it
+rests on, its `first_seen` before `start`.
 """
 
 from __future__ import annotations
@@ -61,6 +70,9 @@ _MITRE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # A timestamp default relative to another timestamp parameter, e.g. `start - 14d`.
 _RELATIVE_DEFAULT = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*([-+])\s*(\d+)\s*([dhm])\s*$")
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+_PARAM_UNITS = {"_minutes": "minutes", "_hours": "hours", "_days": "days"}
 _CTE = re.compile(r"\b([a-z_][a-z0-9_]*)\s+AS\s*\(", re.I)
 _SOURCE_READ = re.compile(r"\{\{\s*source\s*\}\}(\s+(AS\s+)?[a-z_]+)?\s+WHERE\s+\{\{\s*time_filter\s*\}\}", re.I)
 
@@ -117,6 +129,7 @@ class Query:
     template: str = ""  # the file's SQL as written, before families are pasted in (`sql` is after)
     remediation: str = ""  # what to do about a finding
     remediation_docs: str = ""  # AWS's documentation for doing it (https://docs.aws.amazon.com/...)
+    lookback: str = ""  # how far before the window it reads: an int parameter's name, or a duration like 36h
 
     @property
     def is_detection(self) -> bool:
@@ -151,6 +164,26 @@ class Query:
             raise P.ParameterError(f"{self.name}: window start {P.iso(start)} is not before end {P.iso(end)}")
         return typed
 
+    def lookback_span(self, typed: Mapping[str, Any]) -> dt.timedelta:
+        """How far before its window this query reads, for these typed values (zero without `lookback`)."""
+        if not self.lookback:
+            return dt.timedelta(0)
+        if self.lookback in self.params:
+            unit = next((u for suffix, u in _PARAM_UNITS.items() if self.lookback.endswith(suffix)), "minutes")
+            return dt.timedelta(**{unit: int(typed[self.lookback])})
+        match = _DURATION.match(self.lookback)
+        if match is None:  # validate() rejects it; a query loaded without validation reads no further
+            return dt.timedelta(0)
+        return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+    def read_window(self, values: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+        """The span the query reads with these values: its window, from `lookback` earlier."""
+        return self._read_window(self.coerce(values))
+
+    def _read_window(self, typed: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+        start, end = typed[self.window[0]], typed[self.window[1]]
+        return start - self.lookback_span(typed), end
+
     def relative_default(self, param: P.Param) -> tuple[str, dt.timedelta] | None:
         """(anchor, offset) when a timestamp's default is written relative to another, like `start - 14d`."""
         if param.type != "timestamp" or not isinstance(param.default, str):
@@ -159,12 +192,11 @@ class Query:
         if not match or match.group(1) not in self.params or match.group(1) == param.name:
             return None
         amount = int(match.group(3)) * (1 if match.group(2) == "+" else -1)
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(4)]
-        return match.group(1), dt.timedelta(**{unit: amount})
+        return match.group(1), dt.timedelta(**{_UNITS[match.group(4)]: amount})
 
     def render(self, engine: FragmentProvider, **values: Any) -> Rendered:
         typed = self.coerce(values)
-        window = (typed[self.window[0]], typed[self.window[1]])
+        window = self._read_window(typed)
         fragments = dict(engine.fragments(*window))
         fragments.update(self.header_fragments())
         fragments.update(SHARED_FRAGMENTS)
@@ -195,6 +227,8 @@ class Query:
             lines.append(f"  {param.name}: {param.type}{default}  {param.description}")
         if self.mitre:
             lines.append(f"  MITRE ATT&CK: {', '.join(self.mitre)}")
+        if self.lookback:
+            lines.append(f"  reads from {self.lookback} before start; reports the findings that end in the window")
         lines.append(f"  engines: {', '.join(self.engines)}")
         for engine, note in self.notes.items():
             lines.append(f"  note ({engine}): {note}")
@@ -256,7 +290,7 @@ def load_query(path: Path) -> Query:
     missing = [key for key in required if key not in header]
     if missing:
         raise CatalogError(f"{path.name}: header lacks {missing}")
-    known = set(required) | {"mitre", "window", "references", "columns", "notes", "stage", "remediation"}
+    known = set(required) | {"mitre", "window", "references", "columns", "notes", "stage", "remediation", "lookback"}
     unknown = set(header) - known
     if unknown:
         raise CatalogError(f"{path.name}: unknown header keys {sorted(unknown)}")
@@ -285,6 +319,7 @@ def load_query(path: Path) -> Query:
         template=sql,
         remediation=" ".join(str(remediation.get("text") or "").split()),
         remediation_docs=str(remediation.get("docs") or ""),
+        lookback=str(header.get("lookback") or ""),
     )
 
 
@@ -335,6 +370,7 @@ def validate(query: Query) -> list[str]:
     if len(query.description.strip()) < 20:
         say("description is too short to tell an analyst what this finds")
     problems.extend(_validate_params(query))
+    problems.extend(_validate_lookback(query))
     bounds = [query.params.get(w) for w in query.window]
     if len(bounds) != 2 or any(b is None or b.type != "timestamp" for b in bounds):
         say(f"window {list(query.window)} must name two declared timestamp parameters")
@@ -385,6 +421,21 @@ def _validate_family(query: Query) -> list[str]:
             problems.append(f"a {prefix}* query re-implements {{{{ {family} }}}}: the window split, the baseline "
                             f"threshold and the subject belong to the family (uses {logic or ['AKIA%']})")
     return problems
+
+
+def _validate_lookback(query: Query) -> list[str]:
+    if not query.lookback:
+        return []
+    if query.kind != "detection":
+        return ["lookback is for detections (it keeps the findings whose last_seen is in the window)"]
+    param = query.params.get(query.lookback)
+    if param is not None:
+        if param.type != "int" or not query.lookback.endswith(tuple(_PARAM_UNITS)):
+            return [f"lookback {query.lookback!r} must name an int parameter ending in {sorted(_PARAM_UNITS)}"]
+        return []
+    if not _DURATION.match(query.lookback):
+        return [f"lookback {query.lookback!r} is neither an int parameter nor a duration like 36h or 90m"]
+    return []
 
 
 def _validate_params(query: Query) -> list[str]:

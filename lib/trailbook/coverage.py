@@ -179,6 +179,20 @@ def detect(session: Session, names: list[str] | None = None, *,
     return F.concat(frames), lines
 
 
+def edges_text(catalog: dict[str, C.Query], engine: str) -> str | None:
+    """What the detections that read before the window (`lookback`) do at its start, for the scope."""
+    spans = [q.lookback_span({k: p.default for k, p in q.params.items()}) for q in catalog.values()
+             if q.is_detection and q.lookback and engine in q.engines]
+    if not spans:
+        return None
+    longest = max(spans)
+    hours = longest.total_seconds() / 3600
+    return (f"{len(spans)} detections that count or correlate over a span read up to "
+            f"{hours:g} h before the window's start (their defaults), so a burst or sequence cut by the start is "
+            f"reported whole here, with its first event before it; one that ended before the start belongs to "
+            f"the previous report.")
+
+
 def baseline_length(query: C.Query) -> dt.timedelta | None:
     """How far before `start` a detection's baseline reaches (None: it needs none)."""
     if query.window[0] == "start":

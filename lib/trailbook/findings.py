@@ -86,6 +86,17 @@ def normalize(frame: pd.DataFrame | None) -> pd.DataFrame:
     return out[ordered].reset_index(drop=True)
 
 
+def ending_in_window(frame: pd.DataFrame, start: dt.datetime) -> pd.DataFrame:
+    """The findings whose `last_seen` is at or after `start`: those of a detection that read before its
+    window (`lookback`) and belong to this report, not to the one before. A `last_seen` that does not
+    read as a time is kept: a hostile timestamp must not make a finding disappear."""
+    if frame.empty:
+        return frame
+    last = pd.to_datetime(frame["last_seen"], utc=True, errors="coerce", format="ISO8601")
+    keep = last.isna() | (last >= pd.Timestamp(start).tz_convert("UTC"))
+    return frame[keep.to_numpy()].reset_index(drop=True)
+
+
 def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [normalize(f) for f in frames if f is not None and not f.empty]
     if not frames:

@@ -6,13 +6,14 @@
 --   (SendCommand, by instance id) or opens shell sessions (StartSession) on at least min_instances
 --   distinct instances within bucket_minutes (buckets on two grids, the second shifted by half a
 --   bucket, so a burst cut by one grid's edge, midnight included, is whole on the other; each event
---   is reported once, in its aligned bucket when that one fires). Fleet patching normally runs from State Manager or
+--   is reported once, with the firing bucket that reaches the most instances). Fleet patching normally runs from State Manager or
 --   Maintenance Windows (invoked by SSM itself, ignored here) and targets tags, not lists of ids.
 --   Stratus ssm-send-command, ssm-start-session, ec2-steal-instance-credentials.
 -- severity: medium
 -- mitre: [T1651, T1021.007]
 -- engines: [local, athena, lake]
 -- tags: [execution, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
@@ -64,11 +65,16 @@ spread AS (
     HAVING count(DISTINCT instance_id) >= {{ min_instances }}
 ),
 chosen AS (
-    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
-    FROM cells c
-    JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
-        AND s.grid = c.grid AND s.cell = c.cell
-    GROUP BY c.eventid
+    SELECT eventid, burst
+    FROM (
+        SELECT c.eventid, 2 * c.cell + c.grid AS burst,
+               row_number() OVER (PARTITION BY c.eventid
+                                  ORDER BY s.instances_reached DESC, 2 * c.cell + c.grid) AS pick
+        FROM cells c
+        JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+            AND s.grid = c.grid AND s.cell = c.cell
+    ) ranked
+    WHERE pick = 1
 )
 SELECT
     {{ detection }} AS detection,

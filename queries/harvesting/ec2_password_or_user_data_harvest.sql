@@ -10,6 +10,7 @@
 -- mitre: [T1552.005, T1552]
 -- engines: [local, athena, lake]
 -- tags: [harvesting, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -6,13 +6,15 @@
 --   distinct secrets with GetSecretValue, or makes at least min_batch_calls BatchGetSecretValue
 --   calls (which read many secrets at once, often by filter). Buckets lie on two grids, the second
 --   shifted by half a bucket, so a burst cut by one grid's edge (midnight included) is whole on the
---   other; each event is reported once, in its aligned bucket when that one fires. Panther
+--   other; each event is reported once, with the biggest firing bucket that holds it (so a burst
+--   cut by one grid is one finding, whole, in the report whose window it reaches). Panther
 --   AWS.SecretsManager.RetrieveSecrets uses 20 a day; 10 an hour is the default here (anchors.md
 --   3.14). Stratus secretsmanager-retrieve-secrets, secretsmanager-batch-retrieve-secrets.
 -- severity: high
 -- mitre: [T1555.006, T1552]
 -- engines: [local, athena, lake]
 -- tags: [harvesting, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}
@@ -50,17 +52,21 @@ cells AS (
     SELECT eventid, recipientaccountid, principal_arn, eventname, secret_id, 1 AS grid, shifted AS cell FROM hits
 ),
 firing AS (
-    SELECT recipientaccountid, principal_arn, grid, cell
+    SELECT recipientaccountid, principal_arn, grid, cell, count(*) AS size
     FROM cells
     GROUP BY recipientaccountid, principal_arn, grid, cell
     HAVING count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') >= {{ min_secrets }} OR count_if(eventname = 'BatchGetSecretValue') >= {{ min_batch_calls }}
 ),
 chosen AS (
-    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
-    FROM cells c
-    JOIN firing f ON f.recipientaccountid = c.recipientaccountid AND f.principal_arn = c.principal_arn
-        AND f.grid = c.grid AND f.cell = c.cell
-    GROUP BY c.eventid
+    SELECT eventid, burst
+    FROM (
+        SELECT c.eventid, 2 * c.cell + c.grid AS burst,
+               row_number() OVER (PARTITION BY c.eventid ORDER BY f.size DESC, 2 * c.cell + c.grid) AS pick
+        FROM cells c
+        JOIN firing f ON f.recipientaccountid = c.recipientaccountid AND f.principal_arn = c.principal_arn
+            AND f.grid = c.grid AND f.cell = c.cell
+    ) ranked
+    WHERE pick = 1
 )
 SELECT
     {{ detection }} AS detection,

@@ -12,6 +12,7 @@
 -- mitre: [T1580, T1087.004, T1069.003]
 -- engines: [local, athena, lake]
 -- tags: [keys, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

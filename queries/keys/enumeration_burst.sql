@@ -15,6 +15,7 @@
 -- mitre: [T1580, T1526, T1087.004]
 -- engines: [local, athena, lake]
 -- tags: [keys, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -16,6 +16,7 @@
 -- mitre: [T1552.005, T1078.004]
 -- engines: [local, athena, lake]
 -- tags: [keys, key_hunt]
+-- lookback: 24h
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -14,6 +14,7 @@
 -- mitre: [T1550.001, T1078.004]
 -- engines: [local, athena, lake]
 -- tags: [keys, key_hunt]
+-- lookback: 36h
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -12,6 +12,7 @@
 -- mitre: [T1496, T1580]
 -- engines: [local, athena, lake]
 -- tags: [mining, key_hunt]
+-- lookback: bucket_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

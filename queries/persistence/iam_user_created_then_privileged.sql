@@ -11,6 +11,7 @@
 -- mitre: [T1136.003, T1098]
 -- engines: [local, athena, lake]
 -- tags: [persistence, key_hunt]
+-- lookback: within_hours
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

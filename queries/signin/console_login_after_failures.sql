@@ -10,6 +10,7 @@
 -- mitre: [T1110, T1078.004]
 -- engines: [local, athena, lake]
 -- tags: [signin, console_logins]
+-- lookback: success_lookback_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

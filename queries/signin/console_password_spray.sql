@@ -11,6 +11,7 @@
 -- mitre: [T1110.003]
 -- engines: [local, athena, lake]
 -- tags: [signin, console_logins]
+-- lookback: spray_window_minutes
 -- parameters:
 --   start: {type: timestamp, description: Window start in UTC (inclusive)}
 --   end: {type: timestamp, description: Window end in UTC (exclusive)}

@@ -44,6 +44,7 @@ def _facts(scope: Mapping[str, Any], per_day: pd.DataFrame) -> str:
     snapshots = scope.get("iam_snapshots") or []
     rows = [
         ("Window", f"{cell_text(window[0])} to {cell_text(window[1])} (end excluded)"),
+        ("Window edges", scope.get("edges")),
         ("Engine", scope.get("engine")),
         ("Events", f"{int(per_day['events'].sum()) if len(per_day) else 0:,}"),
         (f"Accounts ({len(accounts)})", ", ".join(accounts) or "none"),
@@ -57,7 +58,8 @@ def _facts(scope: Mapping[str, Any], per_day: pd.DataFrame) -> str:
                           + (f", git {revision}" + (" (modified)" if catalog.get("git_dirty") else "")
                              if revision else "")),
     ]
-    body = "".join(f"<tr><th>{_esc(k)}</th><td>{wrap_html('' if v is None else str(v))}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{wrap_html('' if v is None else str(v))}</td></tr>" for k, v in rows
+                   if v is not None)
     return f"<table class='trailbook-table trailbook-facts'><tbody>{body}</tbody></table>"
 
 

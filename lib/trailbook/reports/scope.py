@@ -14,6 +14,7 @@ from typing import Any
 from .. import __version__, coverage
 from .. import params as P
 from ..analyses.explain import CIS_BENCHMARK
+from ..catalog import load_catalog
 from ..session import open_session
 from .plan import NotebookPlan, ReportPlan, default_value
 from .publish import catalog_revision
@@ -78,6 +79,7 @@ def describe_scope(plan: ReportPlan, prepared: dict[str, Any] | None) -> dict[st
                              "sources": _sources(plan, prepared), "iam_snapshots": _snapshots(plan, prepared),
                              "gap_rule": GAP_RULE.format(share=MIN_ACTIVE_SHARE), "per_day": [], "gaps": [],
                              "queries": [], "error": None}
+    scope["edges"] = coverage.edges_text(load_catalog(strict=False), plan.engine)
     readers = [nb for nb in plan.notebooks if "start" in nb.declared
                and (plan.engine != "local" or nb.parameters.get("store"))]
     if not readers:

@@ -1,5 +1,5 @@
 WITH events AS (
-    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/29' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/21' AND '2026/10/29' AND eventtime >= '2026-10-21T23:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
 hits AS (
     SELECT
@@ -21,17 +21,21 @@ cells AS (
     SELECT eventid, recipientaccountid, principal_arn, eventname, secret_id, 1 AS grid, shifted AS cell FROM hits
 ),
 firing AS (
-    SELECT recipientaccountid, principal_arn, grid, cell
+    SELECT recipientaccountid, principal_arn, grid, cell, count(*) AS size
     FROM cells
     GROUP BY recipientaccountid, principal_arn, grid, cell
     HAVING count(DISTINCT secret_id) FILTER (WHERE eventname = 'GetSecretValue') >= 10 OR count_if(eventname = 'BatchGetSecretValue') >= 1
 ),
 chosen AS (
-    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
-    FROM cells c
-    JOIN firing f ON f.recipientaccountid = c.recipientaccountid AND f.principal_arn = c.principal_arn
-        AND f.grid = c.grid AND f.cell = c.cell
-    GROUP BY c.eventid
+    SELECT eventid, burst
+    FROM (
+        SELECT c.eventid, 2 * c.cell + c.grid AS burst,
+               row_number() OVER (PARTITION BY c.eventid ORDER BY f.size DESC, 2 * c.cell + c.grid) AS pick
+        FROM cells c
+        JOIN firing f ON f.recipientaccountid = c.recipientaccountid AND f.principal_arn = c.principal_arn
+            AND f.grid = c.grid AND f.cell = c.cell
+    ) ranked
+    WHERE pick = 1
 )
 SELECT
     'secrets_bulk_retrieval' AS detection,

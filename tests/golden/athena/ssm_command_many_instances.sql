@@ -1,5 +1,5 @@
 WITH events AS (
-    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/29' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+    SELECT * FROM "awsdatacatalog"."default"."cloudtrail" WHERE date_partition BETWEEN '2026/10/21' AND '2026/10/29' AND eventtime >= '2026-10-21T23:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
 commands AS (
     SELECT
@@ -34,11 +34,16 @@ spread AS (
     HAVING count(DISTINCT instance_id) >= 3
 ),
 chosen AS (
-    SELECT c.eventid, min(2 * c.cell + c.grid) AS burst
-    FROM cells c
-    JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
-        AND s.grid = c.grid AND s.cell = c.cell
-    GROUP BY c.eventid
+    SELECT eventid, burst
+    FROM (
+        SELECT c.eventid, 2 * c.cell + c.grid AS burst,
+               row_number() OVER (PARTITION BY c.eventid
+                                  ORDER BY s.instances_reached DESC, 2 * c.cell + c.grid) AS pick
+        FROM cells c
+        JOIN spread s ON s.recipientaccountid = c.recipientaccountid AND s.principal_arn = c.principal_arn
+            AND s.grid = c.grid AND s.cell = c.cell
+    ) ranked
+    WHERE pick = 1
 )
 SELECT
     'ssm_command_many_instances' AS detection,

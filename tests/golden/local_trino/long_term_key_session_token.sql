@@ -1,5 +1,5 @@
 WITH events AS (
-    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/22' AND '2026/10/29' AND eventtime >= '2026-10-22T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
+    SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/20' AND '2026/10/29' AND eventtime >= '2026-10-20T12:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
 hits AS (
     SELECT
