@@ -99,8 +99,16 @@ def test_engine_sessions_refuse_mutating_calls(engine, service, call, kwargs, aw
 
 
 def test_allow_list_is_real_reads_plus_lifecycle():
+    from trailbook.aws.operations import ONE_SCAN_CALLS, ONE_SCAN_ROLE
+
     models = botocore.session.get_session()
-    for engine, services in {k: v for k, v in aws.ALLOWED.items() if k != "collect"}.items():
+    # One-scan is the opt-in role that deletes what its own CTAS wrote: the athena engine's calls plus
+    # exactly these (tests/test_one_scan.py); every other engine role reads and runs queries only.
+    one_scan = aws.ALLOWED[ONE_SCAN_ROLE]
+    assert {s: one_scan[s] - aws.ALLOWED["athena"].get(s, frozenset()) for s in one_scan} == {
+        "athena": frozenset(), "glue": frozenset({"GetTable"}), "s3": frozenset({"DeleteObjects"})}
+    assert ONE_SCAN_CALLS["s3"] - {"DeleteObjects"} == {"ListObjectsV2"}
+    for engine, services in {k: v for k, v in aws.ALLOWED.items() if k not in ("collect", ONE_SCAN_ROLE)}.items():
         for service, operations in services.items():
             known = set(models.get_service_model(service).operation_names)
             assert operations <= known, f"{engine}: unknown {service} operations {operations - known}"

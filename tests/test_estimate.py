@@ -143,3 +143,91 @@ def test_a_bucket_that_cannot_be_listed_is_one_line_and_exit_1(bucket, capsys):
     assert main(["athena", "estimate", "--bucket", "no-such-trail-bucket", *WINDOW, "--detection", "root_activity"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot list s3://no-such-trail-bucket/AWSLogs/" in err[0] and "NoSuchBucket" in err[0]
+
+
+# --- `trailbook report --estimate` -----------------------------------------------------------------
+
+REPORT = ["report", "--engine", "athena", *WINDOW, "--estimate", "--trail-bucket", BUCKET]
+
+
+def _report_rows(text: str) -> dict[str, tuple[str, int, int, int]]:
+    """query -> (partitions, runs, objects, bytes per run)."""
+    out = {}
+    for line in text.splitlines():
+        match = re.match(r"^(\w+)\s+(\S+)\s+(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", line)
+        if match:
+            out[match.group(1)] = (match.group(2), int(match.group(3)), int(match.group(4).replace(",", "")),
+                                   int(match.group(5).replace(",", "")))
+    return out
+
+
+def _first_day(query) -> dt.datetime:
+    """The first day a query reads, by hand: its window's first parameter is `start` or a default
+    written `start - N<unit>` in the query's header."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    first = dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc)
+    default = query.params[query.window[0]].default if query.window[0] != "start" else None
+    if default is not None:
+        match = re.fullmatch(r"start\s*-\s*(\d+)([dhm])", str(default).strip())
+        assert match, f"{query.name}: unexpected window default {default!r}"
+        first -= dt.timedelta(**{units[match.group(2)]: int(match.group(1))})
+    # `lookback: <int parameter>_minutes|_hours|_days` or `lookback: 36h` reads that much earlier still.
+    if query.lookback in query.params:
+        unit = query.lookback.rsplit("_", 1)[1]
+        first -= dt.timedelta(**{unit: int(query.params[query.lookback].default)})
+    elif query.lookback:
+        match = re.fullmatch(r"(\d+)([dhm])", query.lookback)
+        first -= dt.timedelta(**{units[match.group(2)]: int(match.group(1))})
+    return first
+
+
+def test_report_estimate_prices_each_notebooks_queries_with_listing_only(bucket, capsys):
+    import boto3
+
+    from trailbook.catalog import load_catalog
+
+    calls: list[str] = []
+    original = boto3.session.Session.client
+
+    def client(self, *args, **kwargs):
+        made = original(self, *args, **kwargs)
+        made.meta.events.register("before-call.*.*", lambda **kw: calls.append(kw["event_name"].split(".")[-1]))
+        return made
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(boto3.session.Session, "client", client)
+        assert main([*REPORT, "--notebooks", "console_logins", "credential_hygiene"]) == 0
+    assert calls and set(calls) == {"ListObjectsV2"}
+    out = capsys.readouterr().out
+    rows = _report_rows(out)
+    catalog = load_catalog()
+    on_athena = {n: q for n, q in catalog.items() if "athena" in q.engines}
+    # By hand: credential_hygiene builds the incidents from every detection; console_logins runs the queries
+    # tagged console_logins; the report measures coverage once.
+    runs = {n: 1 for n, q in on_athena.items() if q.is_detection}
+    for name, query in on_athena.items():
+        if "console_logins" in query.tags:
+            runs[name] = runs.get(name, 0) + 1
+    runs["coverage"] = 1
+    assert {n: r[1] for n, r in rows.items()} == runs
+    total = 0
+    for name, (partitions, count, objects, size) in rows.items():
+        first = _first_day(catalog[name]) if name != "coverage" else dt.datetime(2026, 10, 22)
+        # Every object from the first day to the late-delivery day 10/29 (not 10/30).
+        wanted = [s for _, _, day, s in OBJECTS if first.strftime("%Y/%m/%d") <= day <= "2026/10/29"]
+        assert (objects, size) == (len(wanted), sum(wanted)), name
+        assert partitions == f"{first:%Y/%m/%d}..10/29", name
+        total += count * size
+    total_runs = sum(runs.values())
+    assert f"total: {len(runs)} queries, {total_runs} runs, {total:,} bytes, " \
+           f"{total_runs * round(10 * 2**20 / 2**40 * 5, 6):.4f} USD" in out
+    tagged = sum(1 for q in on_athena.values() if "console_logins" in q.tags)
+    assert f"console_logins: the {tagged} queries tagged console_logins" in out
+    assert "nothing was queried and no notebook ran" in out
+
+
+def test_report_estimate_is_athena_only_and_needs_the_bucket(capsys):
+    assert main(["report", "--engine", "local", *WINDOW, "--estimate", "--trail-bucket", BUCKET]) == 2
+    assert "--estimate is for --engine athena" in capsys.readouterr().err
+    assert main(["report", "--engine", "athena", *WINDOW, "--estimate"]) == 2
+    assert "needs --trail-bucket" in capsys.readouterr().err

@@ -117,8 +117,7 @@ def day_range(first: str, last: str) -> list[str]:
 
 def query_days(query: C.Query, values: Mapping[str, Any]) -> list[str]:
     """The date partitions a query reads with these values: its window's days, plus late deliveries."""
-    typed = query.coerce(values)
-    first, last = window_days(typed[query.window[0]], typed[query.window[1]], LATE_DELIVERY_DAYS)
+    first, last = window_days(*query.read_window(values), LATE_DELIVERY_DAYS)
     return day_range(first, last)
 
 
@@ -128,23 +127,49 @@ class QueryCost:
     first_day: str
     last_day: str
     objects: int
-    bytes: int
-    usd: float
+    bytes: int  # one run's
+    usd: float  # one run's
+    runs: int = 1  # how many times the run sends it (a report: once per notebook that runs it)
+    by: tuple[str, ...] = ()  # who sends it (a report's notebooks)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One query a run would send: the values that set its window, its scope, and who sends it how often."""
+
+    query: C.Query
+    values: Mapping[str, Any]
+    runs: int = 1
+    by: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+def window_values(query: C.Query, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """The run's window as this query's values: `start` and `end` where it declares them (a baseline
+    start keeps its default, relative to `start`)."""
+    return {k: v for k, v in (("start", start), ("end", end)) if k in query.params}
 
 
 def estimate(queries: Sequence[C.Query], start: dt.datetime, end: dt.datetime,
              sizes_for: Callable[[Sequence[str]], DaySizes], *, accounts: Sequence[str] = (),
              regions: Sequence[str] = ()) -> tuple[list[QueryCost], DaySizes, list[str]]:
     """Each query's partitions, objects, bytes and price, and the sizes of the union of their days."""
-    days_of = {q.name: query_days(q, {k: v for k, v in (("start", start), ("end", end)) if k in q.params})
-               for q in queries}
-    every_day = sorted({day for days in days_of.values() for day in days})
+    return estimate_planned([Planned(q, window_values(q, start, end), accounts=tuple(accounts),
+                                     regions=tuple(regions)) for q in queries], sizes_for)
+
+
+def estimate_planned(planned: Sequence[Planned], sizes_for: Callable[[Sequence[str]], DaySizes]
+                     ) -> tuple[list[QueryCost], DaySizes, list[str]]:
+    """`estimate` for queries with their own values, scope and number of runs."""
+    days_of = [query_days(p.query, p.values) for p in planned]
+    every_day = sorted({day for days in days_of for day in days})
     sizes = sizes_for(every_day)
     rows = []
-    for query in queries:
-        days = days_of[query.name]
-        objects, size = sizes.total(days, accounts, regions)
-        rows.append(QueryCost(query.name, days[0], days[-1], objects, size, scan_cost_usd(size) or 0.0))
+    for plan, days in zip(planned, days_of, strict=True):
+        objects, size = sizes.total(days, plan.accounts, plan.regions)
+        rows.append(QueryCost(plan.query.name, days[0], days[-1], objects, size, scan_cost_usd(size) or 0.0,
+                              plan.runs, plan.by))
     return rows, sizes, every_day
 
 
@@ -163,4 +188,25 @@ def lines(rows: Sequence[QueryCost], sizes: DaySizes, every_day: Sequence[str], 
     out.append(f"listed {sizes.listed_prefixes} prefixes (ListObjectsV2, read-only); nothing was queried. An upper "
                "bound: every object of a query's partitions is billed (10 MB minimum each), reused results are not "
                "predicted, and $5 per TB is Athena's list price in most regions")
+    return out
+
+
+def run_lines(rows: Sequence[QueryCost], sizes: DaySizes, every_day: Sequence[str], *,
+              accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> list[str]:
+    """The printed estimate of a run whose queries may run several times (a report): per query its
+    runs, one run's bytes and the price of all its runs; then the run's total."""
+    out = [f"{'query':<44} {'partitions':<23} {'runs':>4} {'objects':>9} {'bytes per run':>15} {'USD':>10}"]
+    for row in sorted(rows, key=lambda r: (-r.bytes * r.runs, r.query)):
+        out.append(f"{row.query:<44} {row.first_day}..{row.last_day[5:]:<11} {row.runs:>4} {row.objects:>9,} "
+                   f"{row.bytes:>15,} {row.usd * row.runs:>10.4f}")
+    total_bytes = sum(r.bytes * r.runs for r in rows)
+    runs = sum(r.runs for r in rows)
+    once_objects, once_bytes = sizes.total(every_day, accounts, regions)
+    out.append(f"total: {len(rows)} queries, {runs} runs, {total_bytes:,} bytes, "
+               f"{sum(r.usd * r.runs for r in rows):.4f} USD")
+    out.append(f"the run's partitions ({every_day[0]}..{every_day[-1]}) hold {once_objects:,} objects, "
+               f"{once_bytes:,} bytes: the runs read them {total_bytes / once_bytes if once_bytes else 0:.1f} times")
+    out.append(f"listed {sizes.listed_prefixes} prefixes (ListObjectsV2, read-only); nothing was queried and no "
+               "notebook ran. An upper bound: every object of a query's partitions is billed (10 MB minimum each), "
+               "reused results are not predicted, and $5 per TB is Athena's list price in most regions")
     return out

@@ -14,6 +14,12 @@ operation names. Nothing here changes an account's configuration:
 
 The doctors (``trailbook athena doctor``, ``lake doctor``) make their engine's calls, to run one
 test query, plus the reads in ``DOCTOR_READS`` that look at the setup around it.
+
+The one exception is opt-in: the Athena engine's one-scan mode (``one_scan: true``) has its own
+role, ``ONE_SCAN_ROLE``. Its CTAS and DROP TABLE are Athena queries (StartQueryExecution); after
+the DROP it reads where the temporary table's data is (``glue:GetTable``, ``s3:ListObjectsV2``) and
+deletes those objects (``s3:DeleteObjects``), which DROP TABLE leaves behind. A session of any other
+role still refuses DeleteObjects.
 """
 
 from __future__ import annotations
@@ -49,6 +55,14 @@ DOCTOR_READS: Mapping[str, Operations] = {
 }
 
 
+# What one-scan mode adds to the athena engine's calls, to clean up what its CTAS wrote.
+ONE_SCAN_ROLE = "athena-one-scan"
+ONE_SCAN_CALLS: Operations = {
+    "glue": frozenset({"GetTable"}),
+    "s3": frozenset({"ListObjectsV2", "DeleteObjects"}),
+}
+
+
 def _union(*lists: Operations) -> Operations:
     return {service: frozenset().union(*(ops.get(service, frozenset()) for ops in lists))
             for service in sorted({service for ops in lists for service in ops})}
@@ -62,6 +76,7 @@ def doctor_role(engine: str) -> str:
 ALLOWED: Mapping[str, Mapping[str, frozenset[str]]] = {
     **_ENGINES,
     **{doctor_role(engine): _union(_ENGINES[engine], reads) for engine, reads in DOCTOR_READS.items()},
+    ONE_SCAN_ROLE: _union(_ENGINES["athena"], ONE_SCAN_CALLS),
     "collect": {
         "iam": frozenset({
             "GetAccountAuthorizationDetails", "GenerateCredentialReport", "GetCredentialReport",

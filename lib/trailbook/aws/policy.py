@@ -31,6 +31,15 @@ the table through the caller's permissions, so the policy also grants:
 Scope the workgroup ARN and the buckets with ``required_iam_policy("athena", region=...,
 account_id=..., work_group=..., cloudtrail_bucket=..., results_bucket=...)``.
 
+One-scan mode (opt-in, ``one_scan=True``; ``trailbook policy athena --one-scan``) adds what its
+CTAS and DROP TABLE need, through Athena as the caller, and what its clean-up calls:
+``glue:CreateTable``, ``glue:GetTable``, ``glue:DeleteTable``, ``glue:GetPartitions`` and, as the copy
+is partitioned by day, ``glue:BatchCreatePartition`` and ``glue:BatchDeletePartition`` on the
+database and on ``table/<database>/trailbook_scan_*`` only; ``s3:PutObject`` (the CTAS writes
+Parquet under ``<results>/tables/<query id>/``) and ``s3:DeleteObject`` (trailbook deletes those
+objects after the DROP, which leaves them) on the results bucket's objects. Without it the policy is
+unchanged and grants no Glue or S3 deletion.
+
 The doctors (``trailbook athena doctor``, ``lake doctor``)
 ----------------------------------------------------------
 Each policy also grants its doctor's reads (``operations.DOCTOR_READS``) that the statements above
@@ -110,6 +119,7 @@ _IAM_ACTION_OVERRIDES = {
     ("s3", "ListObjects"): "s3:ListBucket",
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",  # one-scan's clean-up: each key needs DeleteObject
 }
 # "No permissions are required to perform this operation" (STS API reference).
 _NO_PERMISSION = {("sts", "GetCallerIdentity")}
@@ -151,6 +161,38 @@ def _athena(region: str, account_id: str, work_group: str, database: str, table:
                     "s3:ListMultipartUploadParts", "s3:PutObject"],
          "Resource": [f"arn:aws:s3:::{results_bucket}", f"arn:aws:s3:::{results_bucket}/*"]},
     ]
+
+
+ONE_SCAN_TABLES = "trailbook_scan_*"  # `engines.one_scan.TEMP_PREFIX` and 32 hex digits
+
+
+def _one_scan(region: str, account_id: str, database: str, results_bucket: str) -> list[dict[str, Any]]:
+    return [
+        {"Sid": "TrailbookOneScanTemporaryTable", "Effect": "Allow",
+         # The copy is partitioned by day (`engines.one_scan`): its CTAS registers the partitions in Glue
+         # and DROP TABLE removes them; Glue grants partitions through their table's ARN.
+         "Action": ["glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:CreateTable",
+                    "glue:DeleteTable", "glue:GetPartitions", "glue:GetTable"],
+         "Resource": [_arn("glue", region, account_id, "catalog"),
+                      _arn("glue", region, account_id, f"database/{database}"),
+                      _arn("glue", region, account_id, f"table/{database}/{ONE_SCAN_TABLES}")]},
+        {"Sid": "TrailbookOneScanTemporaryData", "Effect": "Allow",
+         "Action": ["s3:DeleteObject", "s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{results_bucket}/*"]},
+    ]
+
+
+def one_scan_notice(*, region: str = "*", account_id: str = "*", database: str = "*",
+                    results_bucket: str = "*") -> list[str]:
+    """What one-scan mode needs beyond the read-only policy, and why, as printed before it runs."""
+    lines = ["one-scan mode (opt-in) writes: one CTAS materializes the window as Parquet, every detection reads it, "
+             "then DROP TABLE and the deletion of the objects the CTAS wrote; it needs, beyond the read-only policy:"]
+    for statement in _one_scan(region, account_id, database, results_bucket):
+        resources = statement["Resource"]
+        lines.append(f"  {', '.join(statement['Action'])} on {', '.join(resources)}")
+    lines.append("  (the temporary table trailbook_scan_<hex> in the database, and its Parquet under the results "
+                 "location's tables/<query id>/; `trailbook policy athena --one-scan` prints the policy)")
+    return lines
 
 
 def event_data_store_arn(event_data_store: str, region: str = "*", account_id: str = "*") -> str:
@@ -224,16 +266,21 @@ def required_iam_policy(role: str, *, region: str = "*", account_id: str = "*", 
                         database: str = "*", table: str = "*", cloudtrail_bucket: str = "*",
                         results_bucket: str = "*", event_data_store: str = "*",
                         kms_key_arns: Sequence[str] = (), results_kms_key_arns: Sequence[str] = (),
-                        role_name: str | None = None) -> dict[str, Any]:
+                        role_name: str | None = None, one_scan: bool = False) -> dict[str, Any]:
     """The least-privilege IAM policy (a policy document) for `role`: athena, lake or collect.
     Narrow each "*" you can. `kms_key_arns`: keys to decrypt with (SSE-KMS trail objects);
-    `results_kms_key_arns` (athena): the key of an SSE-KMS query-results location."""
+    `results_kms_key_arns` (athena): the key of an SSE-KMS query-results location; `one_scan`
+    (athena): add what the opt-in one-scan mode writes and deletes."""
     keys = sorted(set(kms_key_arns))
+    if one_scan and role != "athena":
+        raise UsageError("--one-scan is for the athena policy (the athena engine's one-scan mode)")
     if role == "athena":
         statements = _athena(region, account_id, work_group, database, table, cloudtrail_bucket, results_bucket)
         statements += _doctor(role, statements, {
             "athena": _arn("athena", region, account_id, f"workgroup/{work_group}"),
             "s3": f"arn:aws:s3:::{cloudtrail_bucket}", "kms": keys})
+        if one_scan:
+            statements += _one_scan(region, account_id, database, results_bucket)
     elif role == "lake":
         statements = _lake(region, account_id, event_data_store)
         statements += _doctor(role, statements, {"cloudtrail": statements[0]["Resource"], "kms": keys})

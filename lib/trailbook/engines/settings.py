@@ -55,6 +55,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "result_reuse_minutes": 0,  # >0 reuses a previous identical query's result up to this age
         "max_bytes_per_query": 0,  # >0 stops a query whose scan passes this many bytes
         "retry_attempts": 5,  # throttled API calls are retried this many times in all
+        # Opt-in, and the only setting that writes: `shared_scan` materializes the window once (CTAS to
+        # Parquet in the result location) and drops it afterwards. Off, the engine is strictly read-only.
+        "one_scan": False,
     },
     "lake": {
         "region": None,
