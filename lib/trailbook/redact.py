@@ -164,7 +164,8 @@ class Redactor:
         """A copy of a DataFrame with every text cell, list of text and column name pseudonymized."""
         out = frame.rename(columns=lambda c: self.text(c) if isinstance(c, str) else c)
         for column in out.columns:
-            if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+            # pandas 3 names text columns `str` (DuckDB's results too); `string` and `category` hold text as well
+            if out[column].dtype == object or str(out[column].dtype).startswith(("str", "category")):
                 out[column] = [self.value(v.tolist() if hasattr(v, "tolist") else v) for v in out[column]]
         return out
 

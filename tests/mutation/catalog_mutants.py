@@ -1,14 +1,20 @@
 """Catalog mutation: does some fixture notice when one condition of a detection is negated or dropped?
 
-    python tests/mutation/catalog_mutants.py [query ...]      (default: every detection; `all` for every query)
+    python tests/mutation/catalog_mutants.py [--nested-only] [query ...]
+        (default: every detection; `all` for every query)
 
-For each query, the SQL template is parsed with sqlglot (placeholders stand in as identifiers), and
-for each condition of each WHERE and HAVING, one at a time: a conjunct of the top-level AND chain is
-negated and dropped, and each alternative of an OR is dropped. The mutant runs on the query's
-match and no-match fixtures and other cases (tests/fixtures/queries/<name>/) on the local engine, judged as
-tests/test_queries.py judges the real query. Killed: some fixture fails; survived: all pass, so no
-fixture pins that condition. The unmutated round trip through sqlglot must pass first.
-Results: tests/mutation/results/catalog.md and catalog.json, and the table in score.md.
+For each query, the SQL template is parsed with sqlglot (placeholders stand in as identifiers), and,
+one at a time: each conjunct of the top-level AND chain of each WHERE and HAVING is negated and
+dropped, and each alternative of an OR there is dropped (the first mutants of a query, numbered as
+before); then (`nested_mutants`) each condition inside an OR's alternative is negated and dropped,
+each condition of each JOIN ... ON is negated and dropped, and each WHEN of a searched CASE is
+negated and dropped. The mutant runs on the query's match and no-match fixtures and other cases
+(tests/fixtures/queries/<name>/) on the local engine, judged as tests/test_queries.py judges the real
+query, plus the documented columns of tests/test_query_findings_mutants.py. Killed: some fixture
+fails; survived: all pass, so no fixture pins that condition. The unmutated round trip through
+sqlglot must pass first. `--nested-only` runs only the nested mutants and keeps the verdicts of the
+others from the last run. Results: tests/mutation/results/catalog.md and catalog.json, and the table
+in score.md.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from score import RESULTS, equivalents, write_score  # noqa: E402
 
 from conftest import QUERY_FIXTURES, local_session  # noqa: E402
 from test_queries import fixture_cases, fixture_params, fixture_problem  # noqa: E402
+from test_query_findings_mutants import finding_problem  # noqa: E402
 from trailbook.catalog import Query, load_catalog  # noqa: E402
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -123,6 +130,85 @@ def mutants(template: str) -> Iterator[Mutant]:
                              f"{_text(alts[k])}  (of {text})")
 
 
+def _bool_leaves(node: exp.Expression, parent: str = "and", in_or: bool = False):
+    """(leaf, its boolean parent `and`/`or`, whether an OR encloses it) for every leaf of an AND/OR tree."""
+    inner = node.unnest()
+    if isinstance(inner, (exp.And, exp.Or)):
+        kind = "and" if isinstance(inner, exp.And) else "or"
+        for side in (inner.left, inner.right):
+            yield from _bool_leaves(side, kind, in_or or kind == "or")
+    else:
+        yield inner, parent, in_or
+
+
+def _targets(tree: exp.Expression) -> list[tuple[str, exp.Expression, str, str]]:
+    """The nodes the nested mutants change, in a fixed order: (kind, node, owner, text).
+
+    Conditions inside an OR alternative of a WHERE/HAVING (the top-level conjuncts and the
+    alternatives of a top-level OR are the mutants above); every condition of a JOIN ... ON; every
+    WHEN of a searched CASE. The order is a walk of the tree, so a copy yields the same list.
+    """
+    out: list[tuple[str, exp.Expression, str, str]] = []
+    for clause in _clauses(tree):
+        for conj in _conjuncts(clause.this):
+            alts = _disjuncts(conj)
+            if len(alts) < 2:
+                continue
+            for alt in alts:
+                for leaf, parent, _ in _bool_leaves(alt, "or", True):
+                    if _is_time_filter(leaf):
+                        continue
+                    out.append(("nested-negate", leaf, _owner(leaf), f"{_text(leaf)}  (in {_text(alt)})"))
+                    if leaf is not alt:  # dropping a whole alternative is drop-alternative
+                        out.append((f"nested-drop-{parent}", leaf, _owner(leaf), f"{_text(leaf)}  (in {_text(alt)})"))
+    for join in tree.find_all(exp.Join):
+        on = join.args.get("on")
+        if on is None:
+            continue
+        for leaf, parent, _ in _bool_leaves(on):
+            out.append(("on-negate", leaf, _owner(join), f"{_text(leaf)}  (ON of {_text(join.this)})"))
+            out.append((f"on-drop-{parent}", leaf, _owner(join), f"{_text(leaf)}  (ON of {_text(join.this)})"))
+    for case in tree.find_all(exp.Case):
+        if case.args.get("this") is not None:  # a simple CASE compares values; no condition to flip
+            continue
+        alias = case.find_ancestor(exp.Alias)
+        column = f" -> {alias.alias}" if alias is not None else ""
+        for when in case.args.get("ifs") or []:
+            out.append(("case-negate", when, _owner(case), f"WHEN {_text(when.this)}{column}"))
+            out.append(("case-drop", when, _owner(case), f"WHEN {_text(when.this)}{column}"))
+    return out
+
+
+def _apply(kind: str, node: exp.Expression) -> None:
+    """Change one target node of a copied tree in place."""
+    if kind.endswith("negate"):
+        target = node.this if kind == "case-negate" else node
+        target.replace(exp.Not(this=exp.Paren(this=target.copy())))
+    elif kind.endswith("drop-and"):
+        node.replace(exp.true())
+    elif kind.endswith("drop-or"):
+        node.replace(exp.false())
+    elif kind == "case-drop":
+        case = node.parent
+        ifs = [w for w in case.args["ifs"] if w is not node]
+        if ifs:
+            case.set("ifs", ifs)
+        else:  # the CASE had one WHEN: what is left is its ELSE (NULL without one)
+            default = case.args.get("default")
+            case.replace(default.copy() if default is not None else exp.null())
+    else:
+        raise ValueError(kind)
+
+
+def nested_mutants(template: str) -> Iterator[Mutant]:
+    """Every one-condition mutant of conditions nested in an OR alternative, in JOIN ... ON, and in CASE WHEN."""
+    base = to_tree(template)
+    for i, (kind, _, owner, text) in enumerate(_targets(base)):
+        tree = base.copy()
+        _apply(kind, _targets(tree)[i][1])
+        yield Mutant(owner, kind, text, to_template(tree))
+
+
 def _build(base: exp.Expression, index: int, condition: exp.Expression, kind: str, text: str) -> Mutant:
     tree = base.copy()
     clause = _clauses(tree)[index]
@@ -134,12 +220,21 @@ def _build(base: exp.Expression, index: int, condition: exp.Expression, kind: st
 def _fixture_fails(session, query: Query, case: str, params: dict) -> str | None:
     """Why `case` fails for this query text (tests/test_queries.py's own judgement), or None when it passes."""
     session.catalog[query.name] = query
-    problem = fixture_problem(query, case, session.run(query.name, **params))
+    rows = session.run(query.name, **params)
+    problem = fixture_problem(query, case, rows) or finding_problem(query.name, case, rows)
     return f"{case}: {problem.splitlines()[0]}" if problem else None
 
 
-def judge(name: str, catalog: dict[str, Query], tmp: Path) -> tuple[list[Mutant], str | None]:
-    """All mutants of one query with verdicts; or a reason the query could not be mutated."""
+NESTED_KINDS = ("nested-", "on-", "case-")
+
+
+def judge(name: str, catalog: dict[str, Query], tmp: Path, kept: list[dict] | None = None,
+          ) -> tuple[list[Mutant], str | None]:
+    """All mutants of one query with verdicts; or a reason the query could not be mutated.
+
+    `kept`: an earlier run's results for this query; a top-level mutant (not NESTED_KINDS) found there at
+    the same place, with the same condition, keeps its verdict instead of being run again (`--nested-only`).
+    """
     query = catalog[name]
     sessions = {}
     for case in fixture_cases(name):
@@ -156,8 +251,13 @@ def judge(name: str, catalog: dict[str, Query], tmp: Path) -> tuple[list[Mutant]
         why = _fixture_fails(session, roundtrip, case, params)
         if why:
             return [], f"the unmutated round trip through sqlglot fails its fixtures ({why})"
-    found = list(mutants(query.sql))
-    for mutant in found:
+    found = list(mutants(query.sql)) + list(nested_mutants(query.sql))
+    for i, mutant in enumerate(found):
+        old = kept[i] if kept is not None and i < len(kept) else None
+        if old and not mutant.kind.startswith(NESTED_KINDS) and (old["kind"], old["condition"]) == (
+                mutant.kind, mutant.condition):
+            mutant.verdict = old["verdict"]
+            continue
         mutated = dataclasses.replace(query, sql=mutant.sql)
         try:
             reasons = [r for case, (s, p) in sessions.items() if (r := _fixture_fails(s, mutated, case, dict(p)))]
@@ -205,6 +305,9 @@ def report(results: dict[str, tuple[list[Mutant], str | None]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("queries", nargs="*", help="default: every detection; `all`: every query")
+    parser.add_argument("--nested-only", action="store_true",
+                        help="run only the nested mutants (OR alternatives, JOIN ON, CASE WHEN); keep the "
+                             "others' verdicts from results/catalog.json")
     args = parser.parse_args(argv)
     catalog = load_catalog()
     detections = sorted(name for name, query in catalog.items() if query.is_detection)
@@ -214,9 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown query name(s) {unknown}", file=sys.stderr)
         return 2
     results = {}
+    earlier = json.loads((RESULTS / "catalog.json").read_text()) if args.nested_only else {}
     with tempfile.TemporaryDirectory(prefix="trailbook-catalog-mutants-") as tmp:
         for name in names:
-            results[name] = judge(name, catalog, Path(tmp) / name)
+            kept = earlier.get(name, {}).get("mutants") if args.nested_only else None
+            results[name] = judge(name, catalog, Path(tmp) / name, kept)
             found, problem = results[name]
             survived = sum(m.verdict == "survived" for m in found)
             print(f"{name}: {problem or f'{len(found) - survived}/{len(found)} killed'}", flush=True)

@@ -8,7 +8,9 @@ The match fixture's records are copied, with text replaced (`--replace OLD=NEW`,
 copies cannot pair with the originals), records left out (`--drop PATH=VALUE`), and edits
 (`--set PATH=JSON`, `--unset PATH`; a path is dotted keys) applied to every record or only to those
 `--only PATH=VALUE` selects (a bare VALUE is an eventName). Every eventID is made new
-(`nearmiss<N>-` + the old one) and the copies are appended to nomatch.json. The query must still
+(`nearmiss<N>-` + the old one) and the copies are appended to nomatch.json (`--case LABEL`: to
+nomatch_<LABEL>.json, a case of its own run with the match case's parameters, for a condition nested
+in an OR's alternative whose near misses fall outside the no-match window). The query must still
 return nothing on it (tests/test_queries.py checks), while the mutant that drops the condition finds
 the copies: the fixture then differs from the match fixture in that condition alone, which is what
 kills the mutant. With `--to match` the copies join the match fixture instead (a second case the
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --to match: only these copies must be reported (default: all)")
     parser.add_argument("--only", metavar="[PATH=]VALUE", help="edit only these records (default path: eventName)")
     parser.add_argument("--drop", action="append", default=[], metavar="PATH=VALUE", help="leave these records out")
+    parser.add_argument("--case", metavar="LABEL", help="append to nomatch_LABEL.json, run with the match parameters")
     parser.add_argument("--replace", action="append", default=[], metavar="OLD=NEW",
                         help="replace text in every copy (a new key id, so copies cannot pair with the originals)")
     args = parser.parse_args(argv)
@@ -93,8 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     # Copies are made from the original match records only, never from earlier near misses.
     match = [r for r in json.loads((folder / "match.json").read_text())
              if not str(r.get("eventID", "")).startswith("nearmiss")]
-    nomatch_path = folder / f"{args.to}.json"
-    nomatch = json.loads(nomatch_path.read_text())
+    nomatch_path = folder / (f"nomatch_{args.case}.json" if args.case else f"{args.to}.json")
+    nomatch = json.loads(nomatch_path.read_text()) if nomatch_path.exists() else []
+    if args.case:  # the case runs with the match case's parameters (its window holds the copies)
+        params_path = folder / "params.json"
+        params = json.loads(params_path.read_text()) if params_path.exists() else {}
+        match_params = params.get("match") if isinstance(params.get("match"), dict) else {
+            k: v for k, v in params.items() if not k.startswith(("match", "nomatch"))}
+        nomatch_params = params.get("nomatch") if isinstance(params.get("nomatch"), dict) else match_params
+        if match_params != nomatch_params and f"nomatch_{args.case}" not in params:
+            params[f"nomatch_{args.case}"] = match_params
+            params_path.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     sets = {}
     for item in args.set:
         path, _, value = item.partition("=")

@@ -43,7 +43,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...], int]] = {
     "translate": ("translate", ("tests/test_translate.py", "tests/test_engine_sql.py"), 120),
     "reports_publish": ("reports/publish.py", ("tests/test_reports_publish.py",), 60),
     "reports_manifest": ("reports/manifest.py", ("tests/test_reports_publish.py",), 60),
-    "store_scan": ("store/scan.py", ("tests/test_store.py",), 300),  # not run yet: ~30-60 s a test run
+    "store_scan": ("store/scan.py", ("tests/test_store.py",), 300),  # not run yet: 234 mutants, ~69 s a test run
 }
 # What the copy needs to import trailbook and run the tests.
 COPY = ("lib", "tests", "queries", "notebooks", "pyproject.toml")

@@ -171,7 +171,9 @@ def catalog_rows(results: Path = RESULTS) -> list[str]:
     if not path.exists():
         return []
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = ["", "Catalog (tests/mutation/catalog_mutants.py: each WHERE/HAVING condition negated or dropped):", "",
+    rows = ["", "Catalog (tests/mutation/catalog_mutants.py: each WHERE/HAVING condition negated or dropped; "
+            "each condition inside an OR's alternative, each JOIN ... ON condition and each CASE WHEN "
+            "negated or dropped):", "",
             "| query | mutants | killed | survived | equivalent | killed of non-equivalent |",
             "|---|---|---|---|---|---|"]
     equiv = equivalents()
