@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GB_MB = 1024.0
-TRAILBOOK = ("ingest", "query_store", "findings")
+TRAILBOOK = ("ingest", "query_store", "findings", "findings_shared")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,17 @@ TARGETS = (
            ">=", 5.0, ("100k", "1m"), "ratio = raw / store, query execution (engine already open)"),
     Target("findings (every detection) <= 2x ingest (time)", ("findings", "phase_s"), ("ingest", "phase_s"),
            "<=", 2.0, ("1m",), cpu_too=True),
+    # issue 15
+    Target("findings (every detection) <= 1x ingest (time)", ("findings", "phase_s"), ("ingest", "phase_s"),
+           "<=", 1.0, ("1m",), cpu_too=True),
+    Target("ingest within 2x the floor, organization shape (time)", ("ingest", "phase_s"), ("floor", "phase_s"),
+           "<=", 2.0, ("org-1m",), cpu_too=True),
+    Target("ingest within 2.5x the floor, tiny files (time)", ("ingest", "phase_s"), ("floor", "phase_s"),
+           "<=", 2.5, ("100k",), cpu_too=True),
+    Target("ingest no slower than DuckDB's partitioned COPY (time)", ("ingest", "phase_s"),
+           ("duckdb_copy", "phase_s"), "<=", 1.0, ("org-1m",), cpu_too=True),
+    Target("findings with the shared copy vs per query (time)", ("findings_shared", "phase_s"),
+           ("findings", "phase_s"), "<=", 1.0, (), "below 1: the copy pays", cpu_too=True),
 )
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge}
@@ -70,7 +81,7 @@ def measured(records: list[dict[str, Any]], size: str) -> list[dict[str, Any]]:
 def per_approach(records: list[dict[str, Any]], size: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     runs = measured(records, size)
-    order = ("floor", "pandas", "ingest", "query_store", "query_raw", "findings")
+    order = ("floor", "pandas", "ingest", "duckdb_copy", "query_store", "query_raw", "findings", "findings_shared")
     for name in sorted({r["approach"] for r in runs}, key=lambda a: (order.index(a) if a in order else 99, a)):
         mine = [r for r in runs if r["approach"] == name]
         out[name] = {key: spread([v for v in (metric(r, key) for r in mine) if v is not None])

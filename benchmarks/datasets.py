@@ -3,6 +3,11 @@
 A data set is reused when its manifest says it was made with the same events, seed and
 incidents, and its files are all there; otherwise it is generated again (in a child process,
 so the generator's memory never counts against anything measured).
+
+The `org-*` sets are `trailbook.demo.generate_org` output (issue 15): an organization's delivery
+shape, 20 accounts x every region of the partition, a file per account, region and 5 minutes
+(most files tiny). org-1m is one day (~88k files), org-10m ten days (~880k files), org-90d ninety
+daily deliveries (day folders) for incremental runs.
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ RECORDS_GLOB = "AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"
 SEED = 7
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}  # 10k: harness smoke tests only
+ORG_MANIFEST = "org_manifest.json"
+# label -> generate_org parameters
+ORG_SIZES = {
+    "org-1m": {"events": 1_000_000, "accounts": 20, "days": 1},
+    "org-10m": {"events": 10_000_000, "accounts": 20, "days": 10},
+    "org-90d": {"events": 9_000_000, "accounts": 20, "days": 90},
+}
 
 
 @dataclass(frozen=True)
 class Dataset:
     label: str
-    root: Path  # the generate() output folder
+    root: Path  # the generate() (or generate_org()) output folder
+    manifest_name: str = MANIFEST
 
     @property
     def cloudtrail(self) -> Path:
@@ -42,18 +55,26 @@ class Dataset:
         return sorted(self.cloudtrail.glob(RECORDS_GLOB))
 
     def manifest(self) -> dict[str, Any]:
-        return json.loads((self.root / MANIFEST).read_text())
+        return json.loads((self.root / self.manifest_name).read_text())
+
+    @property
+    def is_org(self) -> bool:
+        return self.manifest_name == ORG_MANIFEST
 
 
 def dataset(label: str) -> Dataset:
+    if label in ORG_SIZES:
+        return Dataset(label, DATA_DIR / label, ORG_MANIFEST)
     if label not in SIZES:
-        raise ValueError(f"unknown size {label!r}; choose from {sorted(SIZES)}")
+        raise ValueError(f"unknown size {label!r}; choose from {sorted(SIZES) + sorted(ORG_SIZES)}")
     return Dataset(label, DATA_DIR / f"demo-{label}")
 
 
 def ensure(label: str, *, log=print) -> Dataset:
     """The data set for `label`, generated unless an identical one is already on disk."""
     data = dataset(label)
+    if data.is_org:
+        return _ensure_org(data, log)
     events = SIZES[label]
     if _is_current(data, events):
         log(f"[data] reusing {data.root} ({events:,} background events)")
@@ -66,6 +87,23 @@ def ensure(label: str, *, log=print) -> Dataset:
     subprocess.run([sys.executable, "-c", code], check=True)
     if not _is_current(data, events):
         raise RuntimeError(f"generation of {data.root} did not produce the expected files")
+    return data
+
+
+def _ensure_org(data: Dataset, log) -> Dataset:
+    wanted = ORG_SIZES[data.label]
+    path = data.root / ORG_MANIFEST
+    if path.is_file():
+        manifest = json.loads(path.read_text())
+        same = (manifest.get("events_requested"), len(manifest.get("accounts", [])), manifest.get("days"),
+                manifest.get("seed")) == (wanted["events"], wanted["accounts"], wanted["days"], SEED)
+        if same and len(data.record_files()) == manifest.get("file_count"):
+            log(f"[data] reusing {data.root}")
+            return data
+    log(f"[data] generating {data.label} ({wanted}) into {data.root} ...")
+    code = ("from trailbook.demo import generate_org; "
+            f"generate_org({str(data.root)!r}, seed={SEED}, **{wanted!r})")
+    subprocess.run([sys.executable, "-c", code], check=True)
     return data
 
 
@@ -93,6 +131,7 @@ def describe(data: Dataset) -> dict[str, Any]:
         "record_files": len(files),
         "bytes_compressed": sum(gz_sizes),
         "bytes_uncompressed_manifest": manifest.get("bytes_uncompressed"),
+        "events_per_file_mean": round(manifest["event_count"] / len(files), 1) if files else 0,
         "gz_bytes_per_file_median": int(statistics.median(gz_sizes)) if gz_sizes else 0,
         "gz_bytes_per_file_max": max(gz_sizes, default=0),
         "window": manifest["window"],

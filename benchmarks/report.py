@@ -15,6 +15,8 @@ LABELS = {
     "query_store": "query on the store (console_login_without_mfa)",
     "query_raw": "same query on raw json.gz",
     "findings": "findings: every detection on the store",
+    "findings_shared": "findings with the shared copy of the window (shared_copy)",
+    "duckdb_copy": "peer: DuckDB partitioned COPY, full schema",
 }
 
 

@@ -28,7 +28,10 @@ from measure import machine, run_child
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-APPROACHES = ("floor", "pandas", "ingest", "query_store", "query_raw", "findings")
+APPROACHES = ("floor", "pandas", "ingest", "query_store", "query_raw", "findings", "findings_shared")
+# Organization-shaped sets (issue 15): tens of thousands of tiny files, so no pandas or raw-file
+# query; DuckDB's own partitioned COPY is the peer, in the same rounds.
+ORG_APPROACHES = ("floor", "ingest", "duckdb_copy", "findings", "findings_shared")
 # The warm-up only builds the reference store the queries read (and warms the page cache).
 WARMUP = ("ingest",)
 
@@ -71,6 +74,8 @@ def run_size(label: str, *, rounds: int, pandas_rounds: int, query: str, seed: i
 
     def record(approach: str, round_no: int, warmup: bool, position: int) -> dict[str, Any]:
         store = ref_store if (warmup or approach != "ingest") else scratch_store
+        if approach == "duckdb_copy":  # writes (and first deletes) its own folder, never the reference store
+            store = datasets.DATA_DIR / f"copy-{label}-scratch"
         run = child(approach, data, store, query, timeout_s)
         run.update(size=label, round=round_no, warmup=warmup, approach=approach, position=position)
         records.append(run)
@@ -88,12 +93,14 @@ def run_size(label: str, *, rounds: int, pandas_rounds: int, query: str, seed: i
         record(name, 0, True, position)
     rng = random.Random(f"{seed}:{label}")
     for round_no in range(1, rounds + 1):
-        order = [a for a in APPROACHES if a != "pandas" or round_no <= pandas_rounds]
+        order = [a for a in (ORG_APPROACHES if data.is_org else APPROACHES)
+                 if a != "pandas" or round_no <= pandas_rounds]
         rng.shuffle(order)
         log(f"[{label}] round {round_no}/{rounds}: {' '.join(order)}")
         for position, name in enumerate(order):
             record(name, round_no, False, position)
         shutil.rmtree(scratch_store, ignore_errors=True)
+        shutil.rmtree(datasets.DATA_DIR / f"copy-{label}-scratch", ignore_errors=True)
         if round_no == 1:
             for line in agreement(records, label):
                 log(f"  check: {line}")
@@ -170,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100k only, 1 round; README left alone")
     # Defaults: about 12 minutes on 2 cores, most of it pandas; the 1M size goes first so its
     # numbers land first.
-    parser.add_argument("--sizes", nargs="+", default=["1m", "100k"], choices=sorted(datasets.SIZES))
+    parser.add_argument("--sizes", nargs="+", default=["1m", "100k"],
+                        choices=sorted(datasets.SIZES) + sorted(datasets.ORG_SIZES),
+                        help="org-1m, org-10m, org-90d: organization-shaped sets (issue 15), not in the default")
+    parser.add_argument("--rounds-org", type=int, default=3)
     parser.add_argument("--rounds-100k", type=int, default=5)
     parser.add_argument("--rounds-1m", type=int, default=3)
     parser.add_argument("--pandas-rounds-100k", type=int, default=2)
@@ -200,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     datasets.DATA_DIR.mkdir(parents=True, exist_ok=True)
     CHILD_ENV, code = snapshot_code(stamp)
     raw_path = datasets.DATA_DIR / f"raw-{stamp}.jsonl"
-    rounds = {"10k": args.rounds_100k, "100k": args.rounds_100k, "1m": args.rounds_1m}
+    rounds = {"10k": args.rounds_100k, "100k": args.rounds_100k, "1m": args.rounds_1m,
+              **{label: args.rounds_org for label in datasets.ORG_SIZES}}
     pandas_rounds = {"10k": args.pandas_rounds_100k, "100k": min(args.pandas_rounds_100k, args.rounds_100k),
-                     "1m": min(args.pandas_rounds_1m, args.rounds_1m)}
+                     "1m": min(args.pandas_rounds_1m, args.rounds_1m), **{label: 0 for label in datasets.ORG_SIZES}}
     meta = {
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "config": {"sizes": args.sizes, "rounds": {s: rounds[s] for s in args.sizes},

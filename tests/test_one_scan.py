@@ -52,6 +52,7 @@ class AthenaWrites:
         self.fail_ids: set[str] = set()
         self.fail_next_select = False
         self.reuse: list[tuple[str, bool]] = []  # (first two SQL words, result reuse requested)
+        self.ctas_bytes = 0  # what the CTAS reports it scanned (0: moto's own statistics)
 
     def data_key(self) -> str:
         return f"trailbook/tables/{self.ctas_id}/"
@@ -106,6 +107,8 @@ class AthenaWrites:
         if qid == self.ctas_id:
             execution.setdefault("Statistics", {})["DataManifestLocation"] = (
                 f"s3://{BUCKET}/trailbook/tables/{qid}-manifest.csv")
+            if self.ctas_bytes:
+                execution["Statistics"]["DataScannedInBytes"] = self.ctas_bytes
             if self.interrupt_ctas:
                 self.interrupt_ctas = False
                 raise KeyboardInterrupt
@@ -508,6 +511,23 @@ def test_session_detect_runs_its_detections_on_one_copy(moto_aws, one_scan_write
     # 10/08 to 10/29 (the late day) is 22 partitions: 100 // 22 = 4 buckets keep the CTAS within 100 writers.
     assert "partitioned_by = ARRAY['date_partition'], bucketed_by = ARRAY['eventsource'], bucket_count = 4)" \
         in fake.ctas_sql
+    assert_cleaned(fake, neighbour)
+
+
+def test_the_copys_scan_counts_against_the_runs_byte_budget(moto_aws, one_scan_writes):
+    """Athena bills the CTAS for the raw JSON it read: 300 MiB against a 100 MiB budget refuses the first
+    detection, and the copy is still dropped and deleted."""
+    from trailbook.engines.base import BudgetExceeded
+
+    fake = AthenaWrites()
+    fake.ctas_bytes = 300 * 1024**2
+    engine = engine_with(fake, one_scan=True)
+    neighbour = plant_neighbour()
+    session = Session(engine, start=START, end=END, catalog=CATALOG, byte_budget=100 * 1024**2)
+    with pytest.raises(BudgetExceeded):
+        session.detect(["root_activity", "key_new_region"])
+    assert session.bytes_scanned == 300 * 1024**2
+    assert [w.split()[0] for w in starts(fake)] == ["CREATE", "DROP"]
     assert_cleaned(fake, neighbour)
 
 

@@ -40,6 +40,13 @@ def _add_window(parser: argparse.ArgumentParser, required: bool = False) -> None
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
+    if args.org_shape:  # issue 15: an organization's delivery shape, for scale benchmarks
+        made = demo.generate_org(Path(args.out), seed=args.seed, events=args.events, accounts=args.org_shape,
+                                 days=args.days)
+        print(f"organization-shaped trail: {made['event_count']} events in {made['file_count']} files, "
+              f"{args.org_shape} accounts x {len(made['regions'])} regions, {args.days} days "
+              f"→ {Path(args.out).resolve()}")
+        return EXIT_OK
     manifest = demo.generate(Path(args.out), seed=args.seed, events=args.events, incidents=not args.no_incidents)
     print(f"demo data: {manifest.get('event_count', '?')} events, {len(manifest.get('incidents', []))} incidents "
           f"→ {Path(args.out).resolve()}")
@@ -206,28 +213,157 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# `report --one-scan` turns the setting on for every notebook's engine through the environment, the
+# settings' lowest layer (a config file's own `one_scan:` wins), which the notebooks' kernels inherit.
+ONE_SCAN_ENV = "TRAILBOOK_ATHENA_ONE_SCAN"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from . import reports
 
-    # A ReportUsageError (exit 2) goes to main(), which prints it as one line.
-    result = reports.run_report(
-        "all" if not args.notebooks or args.notebooks == ["all"] else args.notebooks,
-        engine=args.engine,
-        start=args.start,
-        end=args.end,
-        params=_key_values(args.param),
-        params_file=args.params,
-        out_dir=Path(args.out),
-        fail_on=args.fail_on,
-        redact=args.redact,
-        jobs=args.jobs,
-        cell_timeout=args.cell_timeout,
-        progress=not args.quiet,
-        pdf=args.pdf,
-    )
+    notebooks = "all" if not args.notebooks or args.notebooks == ["all"] else args.notebooks
+    for flag, given in (("--estimate", args.estimate), ("--one-scan", args.one_scan)):
+        if given and args.engine != "athena":
+            raise UsageError(f"{flag} is for --engine athena, not {args.engine}")
+    if args.trail_bucket and not args.estimate:
+        raise UsageError("--trail-bucket is for --estimate")
+    if args.estimate:
+        return _report_estimate(args, notebooks)
+    previous = os.environ.get(ONE_SCAN_ENV)
+    if args.one_scan:
+        for line in _one_scan_notice(args):
+            print(f"trailbook: {line.strip()}", file=sys.stderr)
+        os.environ[ONE_SCAN_ENV] = "true"
+    try:
+        # A ReportUsageError (exit 2) goes to main(), which prints it as one line.
+        result = reports.run_report(
+            notebooks,
+            engine=args.engine,
+            start=args.start,
+            end=args.end,
+            params=_key_values(args.param),
+            params_file=args.params,
+            out_dir=Path(args.out),
+            fail_on=args.fail_on,
+            redact=args.redact,
+            jobs=args.jobs,
+            cell_timeout=args.cell_timeout,
+            progress=not args.quiet,
+            pdf=args.pdf,
+        )
+    finally:
+        if args.one_scan:
+            if previous is None:
+                os.environ.pop(ONE_SCAN_ENV, None)
+            else:
+                os.environ[ONE_SCAN_ENV] = previous
     _print_run_summary(result, args.fail_on)
     print(f"report index: {result.index_path}")
     return result.exit_code
+
+
+def _one_scan_notice(args: argparse.Namespace) -> list[str]:
+    """The permissions one-scan needs, for the database and results bucket of the report's config when
+    it names them (`*` otherwise)."""
+    from .aws.policy import one_scan_notice
+    from .engines import settings as S
+
+    config = _key_values(args.param).get("config")
+    try:
+        settings = S.resolve("athena", {"config_file": str(Path(config).expanduser())} if config else {})
+    except UsageError:
+        settings = {}  # the report itself says what is wrong with the config, in its own words
+    staging = str(settings.get("s3_staging_dir") or "")
+    bucket = staging[len("s3://"):].split("/", 1)[0] if staging.startswith("s3://") else "*"
+    return one_scan_notice(region=settings.get("region") or "*", database=settings.get("database") or "*",
+                           results_bucket=bucket or "*")
+
+
+def _report_estimate(args: argparse.Namespace, notebooks: Any) -> int:
+    """`report --estimate`: the report's queries priced from the trail's object listing. Nothing runs."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws, ddl
+    from . import estimate as E
+    from . import params as P
+    from .engines import settings as S
+    from .reports.plan import plan_report
+
+    if not args.trail_bucket:
+        raise UsageError("report --estimate needs --trail-bucket, the trail's bucket or s3://bucket/prefix")
+    bucket, prefix = _s3_location(args.trail_bucket, "")
+    try:
+        location = E.Location.parse(ddl.logs_location(bucket, prefix, args.org_id))
+    except ddl.DdlError as exc:
+        raise UsageError(f"report --estimate: {exc}") from exc
+    plan = plan_report(notebooks, engine=args.engine, start=args.start, end=args.end, params=_key_values(args.param),
+                       params_file=args.params, fail_on=args.fail_on, cell_timeout=args.cell_timeout, jobs=args.jobs)
+    start, end = P.parse_timestamp(plan.start, "start"), P.parse_timestamp(plan.end, "end")
+    planned, notes = _report_queries(plan, start, end)
+    config = next((str(nb.parameters["config"]) for nb in plan.notebooks if nb.parameters.get("config")), None)
+    settings = S.resolve("athena", {"config_file": config} if config else {})
+    client = aws.session("athena", region=settings["region"], profile=settings["profile"]).client("s3")
+    # List every account (region) folder unless each notebook names its accounts (regions).
+    accounts = sorted({a for p in planned for a in p.accounts}) if all(p.accounts for p in planned) else []
+    regions = sorted({r for p in planned for r in p.regions}) if all(p.regions for p in planned) else []
+    scopes = {(p.accounts, p.regions) for p in planned}
+    try:
+        rows, sizes, days = E.estimate_planned(
+            planned, lambda wanted: E.list_days(client, location, wanted, accounts, regions))
+    except (BotoCoreError, ClientError) as exc:  # no credentials, access denied, no such bucket
+        raise TrailbookError(f"report --estimate: cannot list s3://{location.bucket}/{location.prefix}: "
+                             f"{exc}") from None
+    one_scope = next(iter(scopes)) if len(scopes) == 1 else ((), ())
+    for line in notes:
+        print(line)
+    for line in E.run_lines(rows, sizes, days, accounts=one_scope[0], regions=one_scope[1]):
+        print(line)
+    return EXIT_OK
+
+
+def _report_queries(plan: Any, start: dt.datetime, end: dt.datetime) -> tuple[list[Any], list[str]]:
+    """The catalog queries a report on Athena sends, each with how many notebooks send it. A notebook that
+    builds the window's incidents (its code calls `story(`) runs every detection; another runs the queries
+    tagged with its name, or, when none is, is counted as running every detection (an upper bound). Before
+    the notebooks, the report measures each scope's coverage once."""
+    import json
+
+    from . import coverage
+    from . import estimate as E
+    from . import params as P
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    on_athena = {name: q for name, q in sorted(catalog.items()) if "athena" in q.engines}
+    detections = [name for name, q in on_athena.items() if q.is_detection]
+    sent: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    notes = []
+    for nb in plan.notebooks:
+        cells = json.loads(nb.path.read_text(encoding="utf-8")).get("cells", [])
+        code = "".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+        own = [name for name, q in on_athena.items() if nb.name in q.tags]
+        if "story(" in code:
+            names, why = detections, "every detection (it builds the window's incidents)"
+        elif own:
+            names, why = own, f"the {len(own)} queries tagged {nb.name}"
+        else:
+            names, why = detections, "every detection (no query is tagged with its name: an upper bound)"
+        notes.append(f"{nb.name}: {why}")
+        scope = (tuple(P.coerce("list[account_id]", nb.parameters.get("accounts") or (), "accounts")),
+                 tuple(P.coerce("list[region]", nb.parameters.get("regions") or (), "regions")))
+        measured = (coverage.QUERY, *scope) in sent  # once per scope, before the notebooks
+        for name in names + ([] if measured else [coverage.QUERY]):
+            sent.setdefault((name, *scope), []).append(nb.name)
+    planned = []
+    for (name, accounts, regions), by in sent.items():
+        query = catalog[name]
+        values = E.window_values(query, start, end)
+        if name == coverage.QUERY:  # the report reads the window's coverage (`reports.scope`)
+            values.update(scan_start=start, scan_end=end)
+        planned.append(E.Planned(query, values, runs=len(by), by=tuple(by), accounts=accounts, regions=regions))
+    notes.append("the report measures each scope's coverage once before the notebooks (query coverage); a notebook's "
+                 "queries that depend on what it finds (one key's activity) are not predicted")
+    return planned, notes
 
 
 def _print_run_summary(result: Any, fail_on: str | None) -> None:
@@ -432,8 +568,14 @@ def cmd_policy(args: argparse.Namespace) -> int:
                                "cloudtrail_bucket": args.cloudtrail_bucket, "results_bucket": args.results_bucket,
                                "event_data_store": args.event_data_store, "role_name": args.role_name,
                                "kms_key_arns": args.kms_key_arn, "results_kms_key_arns": args.results_kms_key_arn,
-                               }.items() if v}
+                               "one_scan": args.one_scan}.items() if v}
     document = required_iam_policy(args.what, **scope)
+    if args.one_scan:  # on stderr: stdout stays the policy document alone
+        from .aws.policy import one_scan_notice
+
+        for line in one_scan_notice(**{k: v for k, v in scope.items()
+                                       if k in ("region", "account_id", "database", "results_bucket")}):
+            print(line, file=sys.stderr)
     print(json.dumps(document, indent=2))
     return EXIT_OK
 
@@ -448,6 +590,17 @@ def _event_count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not MIN_EVENTS <= value <= MAX_EVENTS:
         raise argparse.ArgumentTypeError(f"{value:,} is outside {MIN_EVENTS:,} to {MAX_EVENTS:,}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """argparse type for a count of at least one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
     return value
 
 
@@ -470,6 +623,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=_event_count, default=40_000, help="background events (default 40000)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-incidents", action="store_true", help="normal background only")
+    p.add_argument("--org-shape", type=_positive, metavar="ACCOUNTS",
+                   help="instead: an organization's delivery shape (ACCOUNTS x every region, a file per "
+                        "account, region and 5 minutes), for scale benchmarks")
+    p.add_argument("--days", type=_positive, default=1, help="with --org-shape: days of deliveries (default 1)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", help="build or update the local store from CloudTrail files")
@@ -521,6 +678,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell (default 600)")
     p.add_argument("--pdf", action="store_true",
                    help="also print every page to PDF with headless Chromium (exit 2 before the run without it)")
+    p.add_argument("--estimate", action="store_true",
+                   help="athena: print what each query and the whole report would scan and cost, from the trail's "
+                        "object listing (read-only; nothing is queried, no notebook runs); needs --trail-bucket")
+    p.add_argument("--trail-bucket", help="with --estimate: the trail's bucket, or s3://bucket/prefix before AWSLogs/")
+    p.add_argument("--org-id", help="with --estimate: organization trail (AWSLogs/<org-id>/<account>/...)")
+    p.add_argument("--one-scan", action="store_true",
+                   help="athena, opt-in: read the window once (a temporary Parquet table, dropped afterwards); prints "
+                        "the permissions it needs first (`trailbook policy athena --one-scan`)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_report)
 
@@ -578,6 +743,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a KMS key that encrypts the trail's objects (kms:Decrypt); repeat for several")
     p.add_argument("--results-kms-key-arn", action="append", default=[],
                    help="athena: the KMS key of an SSE-KMS results location (kms:GenerateDataKey, kms:Decrypt)")
+    p.add_argument("--one-scan", action="store_true",
+                   help="athena: add what the opt-in one-scan mode needs (a temporary table and its Parquet, removed "
+                        "after the run)")
     p.set_defaults(func=cmd_policy)
 
     collect = sub.add_parser("collect", help="read-only collection").add_subparsers(dest="collect_command",

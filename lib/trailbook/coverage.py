@@ -155,7 +155,7 @@ def detect(session: Session, names: list[str] | None = None, *,
     """
     chosen = ([session.query(n) for n in names] if names is not None else
               [q for q in session.catalog.values() if q.is_detection and session.engine.name in q.engines])
-    frames = []
+    plan: list[tuple[C.Query, dict[str, Any]]] = []
     used: dict[tuple[Any, Any], list[str]] = {}
     for query in chosen:
         values: dict[str, Any] = {}
@@ -165,7 +165,9 @@ def detect(session: Session, names: list[str] | None = None, *,
             if baselines_inside and session.start + length < session.end:
                 judged = values["start"] = session.start + length
             used.setdefault((judged - length, judged), []).append(query.name)
-        frames.append(session.run(query.name, **values))
+        plan.append((query, values))
+    with session.sharing(plan):  # one read of the span for every detection (Engine.shared_scan)
+        frames = [session.run(query.name, **values) for query, values in plan]
     lines = []
     for (lo, hi), queries in sorted(used.items()):
         base = measure(session, lo, hi, scan=(lo, hi))

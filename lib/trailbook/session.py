@@ -7,10 +7,11 @@ statistics, rows, times), which is the evidence appendix of a report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -197,6 +198,8 @@ class Session:
                                       set_aside=aside))
         if query.is_detection:
             frame = F.normalize(frame)
+            if query.lookback:  # read before the window; report only what reaches into it
+                frame = F.ending_in_window(frame, rendered.values[query.window[0]])
         frame.attrs["query"] = query.name
         if aside:
             frame.attrs["set_aside"] = aside
@@ -211,11 +214,46 @@ class Session:
             chosen = [q for q in self.catalog.values() if q.is_detection and self.engine.name in q.engines]
         else:
             chosen = [self.query(n) for n in names]
+        plan = [(query, {k: v for k, v in values.items() if k in query.params}) for query in chosen]
         frames = []
-        for query in chosen:
-            own = {k: v for k, v in values.items() if k in query.params}
-            frames.append(self.run(query.name, **own))
+        with self.sharing(plan):
+            for query, own in plan:
+                frames.append(self.run(query.name, **own))
         return F.concat(frames)
+
+    @contextlib.contextmanager
+    def sharing(self, plan: Sequence[tuple[C.Query, Mapping[str, Any]]]) -> Iterator[None]:
+        """Shared work for a batch of queries (each with its own values): the engine reads the widest
+        span any of them reads (baselines and lookbacks included), with the columns they name, once
+        (Engine.shared_scan). A query whose values are invalid is left out of the span; its run
+        raises as before. What the shared read scanned counts against the byte budget."""
+        from . import schema
+        from .engines.columns import columns_read
+
+        spans: list[tuple[Any, Any]] = []
+        columns: set[str] | None = set()
+        for query, own in plan:
+            merged = {**self.defaults_for(query), **own}
+            try:
+                spans.append(query.read_window(merged))
+                rendered = query.render(self.engine, **merged)
+            except (P.ParameterError, C.CatalogError):
+                continue
+            if columns is not None:
+                read = columns_read(rendered.sql, schema.COLUMN_NAMES)
+                columns = None if read is None else columns | set(read)
+        if len(spans) < 2:
+            yield
+            return
+        before = self.engine.shared_bytes_scanned
+        try:
+            with self.engine.shared_scan(min(s for s, _ in spans), max(e for _, e in spans),
+                                         None if columns is None else sorted(columns)):
+                self.bytes_scanned += self.engine.shared_bytes_scanned - before
+                before = self.engine.shared_bytes_scanned
+                yield
+        finally:
+            self.bytes_scanned += self.engine.shared_bytes_scanned - before
 
     # --- evidence --------------------------------------------------------------------
 

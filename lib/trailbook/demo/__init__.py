@@ -4,12 +4,15 @@
 an IAM snapshot and a ground-truth manifest; `DEMO_WINDOW` holds the fixed dates; `ensure()`
 keeps a default copy on disk. Modules, lowest first: window, ids, catalog, world, records,
 usage, delivery, streams (who does what), schedule (when), background (the records),
-incidents, iam_snapshot, generate.
+incidents, iam_snapshot, generate; org (`generate_org`: an organization's delivery shape, for
+scale benchmarks) stands apart.
 """
 
 from __future__ import annotations
 
 from .generate import MANIFEST, default_root, ensure, generate, snapshot_beside
+from .org import generate_org
 from .window import DEMO_WINDOW, DemoWindow
 
-__all__ = ["DEMO_WINDOW", "DemoWindow", "MANIFEST", "default_root", "ensure", "generate", "snapshot_beside"]
+__all__ = ["DEMO_WINDOW", "DemoWindow", "MANIFEST", "default_root", "ensure", "generate", "generate_org",
+           "snapshot_beside"]

@@ -213,6 +213,7 @@ class AthenaEngine(Engine):
         try:
             _, stats = self._execute(ctas, None, state, statement=True)
             record["ctas"] = stats.to_dict()
+            self.shared_bytes_scanned += stats.bytes_scanned or 0  # billed like any query: the run's budget counts it
             self._scan = {"start": start, "end": end,
                           "source": P.quoted_identifier(self.settings["catalog"], database, table)}
             yield

@@ -55,6 +55,7 @@ class Engine(ABC):
     """An engine renders the source and time fragments and runs Trino SQL."""
 
     name: str = "engine"
+    shared_bytes_scanned: int = 0  # what shared scans (Athena's one-scan CTAS) read, for the run's byte budget
 
     @classmethod
     def from_options(cls, *, accounts: Sequence[str] = (), regions: Sequence[str] = (), store: Any = None,

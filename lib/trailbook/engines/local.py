@@ -6,11 +6,14 @@ installs the macros that close Trino/DuckDB semantic gaps.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,20 +22,65 @@ import pandas as pd
 
 from .. import params as P
 from .base import Engine, EngineError, QueryStats
-from .sql import partition_time_filter, scope_filter
+from .sql import eventtime_filter, partition_time_filter, scope_filter
+
+# A shared scan's copy is built and compressed this many rows at a time: its peak memory is about
+# one chunk of uncompressed rows. Measured on the 1M benchmark set (benchmarks/README.md).
+SHARED_CHUNK_ROWS = 250_000
+# With shared_copy None, the copy is made when the window's Parquet files hold fewer rows than
+# this on average: then opening the files, query after query, costs more than copying them once.
+# Measured (benchmarks/README.md, "Detections share their work"): at ~1,500 rows a file (an
+# organization's account x region x day partitions) the copy halves findings' time; at ~4,600
+# (the 1M demo store) it costs 15% more CPU than it saves.
+SHARED_MAX_ROWS_PER_FILE = 3_000
+
+
+def _chunks(files: list[str], rows: dict[str, int], limit: int) -> list[list[str]]:
+    """Consecutive groups of files of at most `limit` rows each (a bigger file is a group alone)."""
+    out: list[list[str]] = []
+    size = 0
+    for path in files:
+        count = rows.get(path, 0)
+        if not out or size + count > limit:
+            out.append([])
+            size = 0
+        out[-1].append(path)
+        size += count
+    return out
 
 
 @lru_cache(maxsize=512)
 def _translated(sql: str) -> str:
     from ..translate import to_duckdb
 
-    return to_duckdb(sql)
+    return _materialize_reused(to_duckdb(sql))
+
+
+def _materialize_reused(sql: str) -> str:
+    """Mark the CTEs that several parts of a query read as MATERIALIZED.
+
+    DuckDB inlines a CTE into each reader, so the first-seen family's `activity` (read by the
+    baseline, the judged subjects and the window) was computed three times: materialized, the
+    slowest detections take a quarter to a half of the CPU (benchmarks/README.md). The result
+    is the same rows; only how often DuckDB computes them changes."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE) if not cte.args.get("materialized")}
+    reads = Counter(t.name.lower() for t in tree.find_all(exp.Table) if not t.db and t.name.lower() in ctes)
+    for name in sorted(n for n, count in reads.items() if count > 1):
+        sql = re.sub(rf"(\bWITH\s+|,\s*){re.escape(name)}\s+AS\s+\(", rf"\g<1>{name} AS MATERIALIZED (",
+                     sql, count=1, flags=re.IGNORECASE)
+    return sql
 
 
 class LocalEngine(Engine):
     """DuckDB over a local store (`sources.prepare` builds one), or over an open connection."""
 
     name = "local"
+    # Whether shared_scan makes its copy: True, False, or None to decide by the window's files.
+    shared_copy: bool | None = None
 
     def __init__(
         self,
@@ -48,6 +96,7 @@ class LocalEngine(Engine):
         self.accounts = tuple(P.coerce("list[account_id]", accounts, "accounts"))
         self.regions = tuple(P.coerce("list[region]", regions, "regions"))
         self._views: set[str] = set()
+        self._shared: tuple[dt.datetime, dt.datetime, str] | None = None  # (start, end, table) while open
         self.store: Path | None
         if connection is not None:
             self.store = None
@@ -88,6 +137,45 @@ class LocalEngine(Engine):
             "time_filter": partition_time_filter(start, end) + scope_filter(self.accounts, self.regions),
         }
 
+    @contextlib.contextmanager
+    def shared_scan(self, start: dt.datetime, end: dt.datetime,
+                    columns: Sequence[str] | None = None) -> Iterator[None]:
+        """Read the window's Parquet files once into a compressed in-memory DuckDB table of
+        `columns` (and the partitions), which every query whose window lies inside [start, end)
+        reads instead of the files: decoding Parquet was much of each detection's time, and the
+        compressed copy is a small fraction of the rows' size (benchmarks/README.md). The copy is
+        built SHARED_CHUNK_ROWS at a time, each chunk compressed (checkpointed) before the next is
+        read, so memory stays bounded at any size. Nested calls, and an engine with no store,
+        keep the per-query path; so does a window of big files unless `shared_copy` says otherwise."""
+        if self.shared_copy is False or self.store is None or self._shared is not None:
+            yield
+            return
+        from .. import schema
+        from .. import store as store_mod
+
+        files, _ = store_mod.files_for(self.con, P.iso(start), P.iso(end), self.accounts, self.regions)
+        rows = dict(self.con.execute(f"SELECT path, rows FROM {store_mod.PARTS_TABLE}").fetchall())
+        if self.shared_copy is None and sum(rows.get(f, 0) for f in files) >= SHARED_MAX_ROWS_PER_FILE * len(files):
+            yield  # few, big files: each query's own Parquet read is cheaper than the copy
+            return
+        wanted = None if columns is None else {c.lower() for c in columns} | {"eventtime"}
+        names = [n for n in schema.COLUMN_NAMES if wanted is None or n in wanted] + schema.PARTITION_NAMES
+        select = ", ".join(f'"{n}"' for n in names)
+        where = eventtime_filter(start, end) + scope_filter(self.accounts, self.regions)
+        database = "shared_" + uuid.uuid4().hex[:12]
+        table = f"{database}.cloudtrail"
+        self.con.execute(f"ATTACH ':memory:' AS {database} (COMPRESS)")
+        try:
+            for number, chunk in enumerate(_chunks(files, rows, SHARED_CHUNK_ROWS) or [[]]):
+                into = f"CREATE TABLE {table} AS" if number == 0 else f"INSERT INTO {table}"
+                self.con.execute(f"{into} SELECT {select} FROM ({store_mod.view_sql(chunk)}) WHERE {where}")
+                self.con.execute(f"CHECKPOINT {database}")  # compresses this chunk's rows
+            self._shared = (start, end, table)
+            yield
+        finally:
+            self._shared = None
+            self.con.execute(f"DETACH {database}")
+
     def _source_for(self, start: dt.datetime, end: dt.datetime) -> str:
         """Partition pruning before the query: a view over only the store's Parquet files that
         can hold the window (and the account/region scope). The whole store is `cloudtrail`."""
@@ -95,6 +183,9 @@ class LocalEngine(Engine):
 
         if self.store is None:
             return "cloudtrail"
+        shared = self._shared
+        if shared is not None and shared[0] <= start and end <= shared[1]:
+            return shared[2]
         files, total = store_mod.files_for(self.con, P.iso(start), P.iso(end), self.accounts, self.regions)
         if len(files) == total:
             return "cloudtrail"
@@ -127,3 +218,4 @@ class LocalEngine(Engine):
             self.con.close()
         except Exception:
             pass
+

@@ -6,6 +6,7 @@ import glob as globlib
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .results import Discovered
@@ -31,18 +32,44 @@ def discover(source: Source) -> Discovered:
     A path that does not exist, or a glob that matches nothing, raises FileNotFoundError:
     a typo must not look like an empty trail.
     """
+    found = walk(source)
+    return Discovered([Path(p) for p in found.files], [Path(p) for p in found.ignored])
+
+
+@dataclass
+class Walked:
+    """`discover`'s answer as absolute path strings, in Path order, and the entries met that are
+    not regular files (`special`: broken symlinks, FIFOs, sockets, devices), which are never read."""
+
+    files: list[str]
+    ignored: list[str]
+    special: list[str]
+
+
+def walk(source: Source) -> Walked:
+    """`discover` without a Path per file: one os.scandir per folder, and strings. Per-file
+    Path objects and a stat per entry cost more than reading a small CloudTrail file."""
     items = [source] if isinstance(source, (str, Path)) else list(source)
     if not items:
         raise ValueError("no source given")
-    files: dict[Path, None] = {}
-    ignored: dict[Path, None] = {}
+    files: dict[str, None] = {}
+    ignored: dict[str, None] = {}
+    special: dict[str, None] = {}
     for item in items:
         for path in _expand(str(item)):
             if path.is_dir():
-                _walk(path, files, ignored)
+                _walk(str(path.resolve()), files, ignored, special)
             elif path.is_file():
-                files[path.resolve()] = None  # named explicitly: always read
-    return Discovered(sorted(files), sorted(p for p in ignored if p not in files))
+                files[str(path.resolve())] = None  # named explicitly: always read
+            else:
+                special[str(path)] = None
+    return Walked(sorted(files, key=_path_order), sorted((p for p in ignored if p not in files), key=_path_order),
+                  sorted(special, key=_path_order))
+
+
+def _path_order(path: str) -> list[str]:
+    """Sort key giving PurePosixPath's order (by component), which fixes the source order."""
+    return path.split("/")
 
 
 def _expand(text: str) -> list[Path]:
@@ -57,20 +84,31 @@ def _expand(text: str) -> list[Path]:
     return [path]
 
 
-def _walk(path: Path, files: dict[Path, None], ignored: dict[Path, None]) -> None:
-    root = path.resolve()
-    # os.walk (scandir) and one resolve per root: per-file resolve() cost more than
-    # reading a small CloudTrail file. Hidden folders and files are skipped.
-    for folder, dirs, names in os.walk(root):  # symlinked folders are not followed
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            if name.startswith("."):
+def _walk(folder: str, files: dict[str, None], ignored: dict[str, None], special: dict[str, None]) -> None:
+    # Top-down like os.walk: hidden folders and files are skipped; symlinked folders are not
+    # followed; a symlink to a file is read. DirEntry answers from the folder listing (d_type)
+    # without a stat, except for symlinks.
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return  # unreadable folder: os.walk passed over it too
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    _walk(entry.path, files, ignored, special)
                 continue
-            child = Path(folder, name)
-            if not child.is_file():
-                continue
-            target = files if name.lower().endswith(JSON_SUFFIXES) else ignored
-            target[child] = None
+            regular = entry.is_file()
+        except OSError:
+            regular = False
+        if regular:
+            target = files if entry.name.lower().endswith(JSON_SUFFIXES) else ignored
+            target[entry.path] = None
+        else:
+            special[entry.path] = None
 
 
 def is_digest_path(path: str | Path) -> bool:

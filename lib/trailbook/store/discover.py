@@ -8,13 +8,13 @@ named in the ingest summary. A file that vanishes between the listing and the re
 
 from __future__ import annotations
 
-import glob as globlib
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import loader
+from ..loader.find import walk
 from . import tuning
 from .book import Known
 
@@ -50,47 +50,24 @@ class Pending:
 
 @dataclass
 class Found:
-    """The files of a source (loader.discover's rules) and the entries skipped unopened."""
+    """The files of a source (loader.discover's rules, as path strings) and the entries skipped unopened."""
 
-    files: list[Path]
-    ignored: list[Path]  # non-JSON files met while walking folders
+    files: list[str]
+    ignored: list[str]  # non-JSON files met while walking folders
     skipped: list[tuple[str, str]]  # (path, why) for entries that are not regular files
 
 
 def find(source: loader.Source) -> Found:
-    """The source's files; a missing path or a glob that matches nothing raises FileNotFoundError."""
-    found = loader.discover(source)
-    return Found(found.files, found.ignored, _special_entries(source))
+    """The source's files; a missing path or a glob that matches nothing raises FileNotFoundError.
+
+    One listing per folder (loader's walk) finds the files and the entries that are not regular
+    files alike; only the latter are stat'ed here, to say why they are skipped."""
+    walked = walk(source)
+    skipped = [(path, why) for path in walked.special if (why := special_reason(path))]
+    return Found(walked.files, walked.ignored, sorted(skipped))
 
 
-def _special_entries(source: loader.Source) -> list[tuple[str, str]]:
-    """Entries loader.discover passes over silently because they are not regular files."""
-    items = [source] if isinstance(source, (str, Path)) else list(source)
-    named: list[Path] = []
-    for item in items:
-        text = str(item)
-        named += [Path(m) for m in sorted(globlib.glob(text, recursive=True))] if globlib.has_magic(text) \
-            else [Path(text).expanduser()]
-    skipped: dict[str, str] = {}
-    for path in named:
-        if path.is_dir():
-            for folder, dirs, names in os.walk(path.resolve()):  # the same walk as loader.discover
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in names:
-                    if not name.startswith("."):
-                        _note_special(Path(folder, name), skipped)
-        else:
-            _note_special(path, skipped)
-    return sorted(skipped.items())
-
-
-def _note_special(path: Path, skipped: dict[str, str]) -> None:
-    why = special_reason(path)
-    if why:
-        skipped[str(path)] = why
-
-
-def special_reason(path: Path) -> str | None:
+def special_reason(path: str | Path) -> str | None:
     """Why this entry must not be opened (None for a regular file, or a folder)."""
     try:
         mode = os.stat(path).st_mode
@@ -117,7 +94,7 @@ class Plan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # empty or vanished files
 
 
-def plan(files: list[Path], known: Known | None) -> Plan:
+def plan(files: list[str], known: Known | None) -> Plan:
     """The files that are new or changed (by size and mtime) since the store last read them."""
     known = known or {}
     result = Plan()
@@ -139,7 +116,8 @@ def plan(files: list[Path], known: Known | None) -> Plan:
             if previous[2] == "bad":
                 result.previously_bad.append((str(path), previous[3] or ""))
             continue
-        result.todo.append(Pending(str(path), info.st_size, info.st_mtime_ns, json_size(path)))
+        # json_size is read once, by the ingest under its lock (pipeline._load), not by every plan.
+        result.todo.append(Pending(str(path), info.st_size, info.st_mtime_ns))
     return result
 
 
