@@ -64,6 +64,11 @@ def fixture_problem(query, case: str, rows) -> str | None:
         for ids, count in zip(rows["event_ids"], rows["event_count"], strict=True):
             if count <= MAX_EVENT_IDS and len(set(ids)) != count:
                 return f"{count} events counted, {len(set(ids))} listed"
+        # One event, one finding of a detection: an event cited twice is a finding counted twice.
+        cited = [i for ids in rows["event_ids"] for i in set(ids)]
+        twice = sorted({i for i in cited if cited.count(i) > 1})
+        if twice:
+            return f"events cited by more than one finding: {twice[:5]}"
     expected = expected_ids_path(query.name, case)
     if expected.exists() and "event_ids" in rows:
         found = {i for ids in rows["event_ids"] for i in ids}
