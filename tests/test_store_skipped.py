@@ -89,3 +89,24 @@ def test_a_file_name_cannot_forge_summary_lines(tmp_path):
     lines = "\n".join(report["summary"]).splitlines()
     assert not any(line.startswith("store: forged") for line in lines)
     assert any("x\\nstore: forged.json" in line for line in lines)
+
+
+def test_a_folder_that_cannot_be_listed_is_named_not_silently_lost(tmp_path, monkeypatch):
+    """Permission denied on a folder (simulated: these tests may run as root, who lists anything)."""
+    from trailbook.loader import find as loader_find
+    from trailbook.store.discover import find
+
+    locked = tmp_path / "src" / "locked"
+    locked.mkdir(parents=True)
+    (tmp_path / "src" / "ok.json").write_text('{"Records": []}')
+    real = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == str(locked.resolve()):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(loader_find.os, "scandir", scandir)
+    found = find(tmp_path / "src")
+    assert found.files == [str((tmp_path / "src" / "ok.json").resolve())]
+    assert found.skipped == [(str(locked.resolve()), "folder that cannot be listed")]

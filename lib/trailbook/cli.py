@@ -267,14 +267,17 @@ def _one_scan_notice(args: argparse.Namespace) -> list[str]:
     it names them (`*` otherwise)."""
     from .aws.policy import one_scan_notice
     from .engines import settings as S
+    from .engines.one_scan import split_s3
 
     config = _key_values(args.param).get("config")
     try:
         settings = S.resolve("athena", {"config_file": str(Path(config).expanduser())} if config else {})
     except UsageError:
         settings = {}  # the report itself says what is wrong with the config, in its own words
-    staging = str(settings.get("s3_staging_dir") or "")
-    bucket = staging[len("s3://"):].split("/", 1)[0] if staging.startswith("s3://") else "*"
+    try:
+        bucket = split_s3(str(settings.get("s3_staging_dir") or ""))[0]
+    except ValueError:
+        bucket = "*"
     return one_scan_notice(region=settings.get("region") or "*", database=settings.get("database") or "*",
                            results_bucket=bucket or "*")
 

@@ -39,7 +39,8 @@ def discover(source: Source) -> Discovered:
 @dataclass
 class Walked:
     """`discover`'s answer as absolute path strings, in Path order, and the entries met that are
-    not regular files (`special`: broken symlinks, FIFOs, sockets, devices), which are never read."""
+    not regular files (`special`: broken symlinks, FIFOs, sockets, devices, folders that cannot be
+    listed), which are never read."""
 
     files: list[str]
     ignored: list[str]
@@ -84,31 +85,36 @@ def _expand(text: str) -> list[Path]:
     return [path]
 
 
-def _walk(folder: str, files: dict[str, None], ignored: dict[str, None], special: dict[str, None]) -> None:
-    # Top-down like os.walk: hidden folders and files are skipped; symlinked folders are not
-    # followed; a symlink to a file is read. DirEntry answers from the folder listing (d_type)
-    # without a stat, except for symlinks.
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-    except OSError:
-        return  # unreadable folder: os.walk passed over it too
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
+def _walk(root: str, files: dict[str, None], ignored: dict[str, None], special: dict[str, None]) -> None:
+    # Hidden folders and files are skipped; symlinked folders are not followed; a symlink to a
+    # file is read. DirEntry answers from the folder listing (d_type) without a stat, except for
+    # symlinks. A stack, not recursion: a folder nested deeper than Python's recursion limit is
+    # walked like any other. A folder that cannot be listed goes to `special`, to be reported.
+    stack = [root]
+    while stack:
+        folder = stack.pop()
         try:
-            if entry.is_dir():
-                if not entry.is_symlink():
-                    _walk(entry.path, files, ignored, special)
-                continue
-            regular = entry.is_file()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
-            regular = False
-        if regular:
-            target = files if entry.name.lower().endswith(JSON_SUFFIXES) else ignored
-            target[entry.path] = None
-        else:
-            special[entry.path] = None
+            special[folder] = None
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append(entry.path)
+                    continue
+                regular = entry.is_file()
+            except OSError:
+                regular = False
+            if regular:
+                target = files if entry.name.lower().endswith(JSON_SUFFIXES) else ignored
+                target[entry.path] = None
+            else:
+                special[entry.path] = None
 
 
 def is_digest_path(path: str | Path) -> bool:

@@ -63,7 +63,8 @@ def find(source: loader.Source) -> Found:
     One listing per folder (loader's walk) finds the files and the entries that are not regular
     files alike; only the latter are stat'ed here, to say why they are skipped."""
     walked = walk(source)
-    skipped = [(path, why) for path in walked.special if (why := special_reason(path))]
+    skipped = [(path, why) for path in walked.special
+               if (why := special_reason(path) or ("folder that cannot be listed" if os.path.isdir(path) else None))]
     return Found(walked.files, walked.ignored, sorted(skipped))
 
 
