@@ -29,6 +29,7 @@ SEED = 7
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}  # 10k: harness smoke tests only
 ORG_MANIFEST = "org_manifest.json"
+ORG_FORMAT = "trailbook-org/2"  # trailbook.demo.org's: a set made by another generator is made again
 # label -> generate_org parameters
 ORG_SIZES = {
     "org-1m": {"events": 1_000_000, "accounts": 20, "days": 1},
@@ -95,8 +96,9 @@ def _ensure_org(data: Dataset, log) -> Dataset:
     path = data.root / ORG_MANIFEST
     if path.is_file():
         manifest = json.loads(path.read_text())
-        same = (manifest.get("events_requested"), len(manifest.get("accounts", [])), manifest.get("days"),
-                manifest.get("seed")) == (wanted["events"], wanted["accounts"], wanted["days"], SEED)
+        made_as = (manifest.get("format"), manifest.get("events_requested"), len(manifest.get("accounts", [])),
+                   manifest.get("days"), manifest.get("seed"))
+        same = made_as == (ORG_FORMAT, wanted["events"], wanted["accounts"], wanted["days"], SEED)
         if same and len(data.record_files()) == manifest.get("file_count"):
             log(f"[data] reusing {data.root}")
             return data

@@ -117,3 +117,19 @@ def test_the_cli_writes_it(tmp_path, capsys):
     assert {p.parts[-2] for p in _files(tmp_path / "o")} == {"01", "02"}
     assert "1000 events in 1000 files" in capsys.readouterr().out
     assert main(["demo", "--org-shape", "0", "--out", str(tmp_path / "z")]) == 2
+
+
+def test_each_principal_calls_from_one_address_and_days_apart_share_no_event_id(small, tmp_path):
+    root, _ = small
+    addresses: dict[str, set[str]] = {}
+    for path in _files(root):
+        for record in _records(path):
+            if record["userIdentity"]["type"] != "AWSService":
+                addresses.setdefault(record["userIdentity"]["arn"], set()).add(record["sourceIPAddress"])
+    # 2 accounts x (4 roles + 3 users), each from its one home address.
+    assert len(addresses) == 14 and all(len(seen) == 1 for seen in addresses.values())
+    next_day = generate_org(tmp_path / "d", seed=7, events=3000, accounts=2, days=1, quiet_share=0.1,
+                            start="2026-10-02")
+    ids = {r["eventID"] for f in _files(root) for r in _records(f)}
+    later = {r["eventID"] for f in _files(tmp_path / "d") for r in _records(f)}
+    assert len(ids) == len(later) == 3000 == next_day["event_count"] and not ids & later

@@ -14,8 +14,11 @@ holds a handful of events, so most files are tiny. This writes that shape, deter
 
 Every split rounds by largest remainder (ties to the lower index), so the counts are exact and
 follow from the parameters alone (`shape`); the seed decides only the content (ids, addresses,
-which call). The records are ordinary CloudTrail management events: roles' sessions, a few IAM
-users with long-term keys, console sign-ins, read and write calls, so every detection has work.
+which call; a generation that starts on another day gets other ids). The records are ordinary
+CloudTrail management events: roles' sessions, a few IAM users with long-term keys, console
+sign-ins, read and write calls, so every detection has work.
+Each principal calls from one home address, as a quiet organization does: a background that
+tripped the two-network detections would make the benchmark measure thousands of false findings.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from .window import iso
 
 SLOT = 5 * 60
 ORG_MANIFEST = "org_manifest.json"
-ORG_FORMAT = "trailbook-org/1"
+ORG_FORMAT = "trailbook-org/2"  # 2: each principal calls from one home address
 GZIP_LEVEL = 3
 # Home regions, in turn, for accounts' second busy region (us-east-1 is always busy).
 HOMES = ("us-west-2", "eu-west-1", "us-east-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
@@ -126,7 +129,7 @@ def generate_org(out_dir: str | os.PathLike, *, seed: int = 7, events: int = 1_0
     for cell in cells:
         if not cell.events:
             continue
-        cell_rng = random.Random(f"trailbook-org:{seed}:{cell.account}:{cell.region}")
+        cell_rng = random.Random(f"trailbook-org:{seed}:{start}:{cell.account}:{cell.region}")  # days apart differ
         for slot, count in slot_counts(cell.events, slots).items():
             begin = first + slot * SLOT
             times = sorted(begin + cell_rng.randrange(SLOT) for _ in range(count))
@@ -172,7 +175,7 @@ _CALLS = (("ec2.amazonaws.com", "DescribeInstances", True), ("s3.amazonaws.com",
           ("dynamodb.amazonaws.com", "DescribeTable", True), ("ssm.amazonaws.com", "GetParameter", True))
 
 
-def _principals(account: str, rng: random.Random) -> dict[str, list[dict]]:
+def _principals(account: str, rng: random.Random) -> dict[str, Any]:
     roles = []
     for name in ("deploy", "app-runtime", "data-pipeline", "ops-admin"):
         role_id = ids.unique_id(rng, "AROA")
@@ -190,10 +193,11 @@ def _principals(account: str, rng: random.Random) -> dict[str, list[dict]]:
                       "arn": f"arn:aws:iam::{account}:user/{name}", "accountId": account,
                       "accessKeyId": ids.unique_id(rng, "AKIA"), "userName": name})
     ips = [f"198.51.100.{rng.randrange(1, 255)}", f"203.0.113.{rng.randrange(1, 255)}"]
-    return {"roles": roles, "users": users, "ips": [{"ip": ip} for ip in ips]}
+    homes = {str(p["arn"]): ips[i % len(ips)] for i, p in enumerate([*roles, *users])}
+    return {"roles": roles, "users": users, "homes": homes}
 
 
-def _record(cell: Cell, t: int, people: dict[str, list[dict]], rng: random.Random) -> dict:
+def _record(cell: Cell, t: int, people: dict[str, Any], rng: random.Random) -> dict:
     region = cell.region
     if not cell.busy:  # AWS services' own calls
         source, name = _SERVICE_CALLS[rng.randrange(len(_SERVICE_CALLS))]
@@ -205,7 +209,7 @@ def _record(cell: Cell, t: int, people: dict[str, list[dict]], rng: random.Rando
             identity = people["users"][rng.randrange(len(people["users"]))]
         else:
             identity = people["roles"][rng.randrange(len(people["roles"]))]
-        ip = people["ips"][rng.randrange(len(people["ips"]))]["ip"]
+        ip = people["homes"][identity["arn"]]
         agent = _AGENTS[rng.randrange(len(_AGENTS))]
     return {
         "eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t), "eventSource": source,

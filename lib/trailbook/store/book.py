@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from . import tuning
 from .lock import StoreBusy
@@ -101,20 +102,44 @@ def book(store_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def known_files(con: duckdb.DuckDBPyConnection) -> Known:
-    rows = con.execute(f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()
+def known_files(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None) -> Known:
+    """What the store knows of ``paths`` (of every file when None). Asking for the files found
+    keeps a daily ingest's cost flat: the book grows with the history, the day's files do not."""
+    if paths is None:
+        rows = con.execute(f"SELECT path, size, mtime_ns, status, reason FROM {FILES_TABLE}").fetchall()
+    else:
+        con.register("_found", pa.table({"path": pa.array(paths, pa.string())}))
+        try:
+            rows = con.execute(f"SELECT f.path, f.size, f.mtime_ns, f.status, f.reason FROM {FILES_TABLE} f "
+                               "SEMI JOIN _found USING (path)").fetchall()
+        finally:
+            con.unregister("_found")
     return {row[0]: row[1:] for row in rows}
 
 
-def committed_state(store_dir: Path) -> Known | None:
-    """The source files the store knows, read without any lock; None when there is no store yet."""
+def committed_state(store_dir: Path, paths: list[str] | None = None) -> Known | None:
+    """What the store knows of ``paths`` (every file when None), read without any lock; None when
+    there is no store yet."""
     if not db_path(store_dir).exists():
         return None
     con = open_book(store_dir, read_only=True)
     try:
-        return known_files(con)
+        return known_files(con, paths)
     except duckdb.CatalogException:  # a store whose first ingest has not committed its tables
         return None
+    finally:
+        con.close()
+
+
+def empty_tables() -> tuple[pa.Table, pa.Table]:
+    """Tables ``parts`` and ``ingested_files`` with nothing in them: the state of a store whose first
+    ingest was stopped before it created its tables."""
+    con = duckdb.connect()
+    try:
+        con.execute(_PARTS_DDL)
+        con.execute(_FILES_DDL)
+        return (con.sql(f"SELECT * FROM {PARTS_TABLE}").to_arrow_table(),
+                con.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table())
     finally:
         con.close()
 

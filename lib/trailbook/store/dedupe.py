@@ -9,6 +9,7 @@ while real duplicates collapse.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,11 +43,14 @@ class Parts:
     def remove_uncommitted(self) -> None:
         """Delete Parquet files an interrupted ingest wrote but never committed."""
         committed = {p for paths in self.by_key.values() for p in paths} | self.retired
-        root = self.store_dir / DATA_DIR
-        if root.exists():
-            for path in root.rglob("*.parquet"):
-                if path.relative_to(self.store_dir).as_posix() not in committed:
-                    path.unlink()
+        # os.walk and strings: the store holds a file per partition and day, and a Path per file
+        # would make every daily ingest slower as the history grows.
+        top = str(self.store_dir)
+        for folder, _, names in os.walk(self.store_dir / DATA_DIR):
+            relative = os.path.relpath(folder, top).replace(os.sep, "/")
+            for name in names:
+                if name.endswith(".parquet") and f"{relative}/{name}" not in committed:
+                    os.unlink(os.path.join(folder, name))
 
     def absolute(self, keys: Iterable[Partition]) -> list[str]:
         return [str(self.store_dir / p) for key in keys for p in self.by_key.get(key, [])]

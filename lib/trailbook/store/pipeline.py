@@ -53,12 +53,12 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
     store_dir = Path(store_dir)
     found = discover.find(source)
     report = IngestReport(store=str(store_dir), files_seen=len(found.files), files_ignored=len(found.ignored))
-    todo = discover.plan(found.files, book.committed_state(store_dir))
+    todo = discover.plan(found.files, book.committed_state(store_dir, found.files))
     if todo.todo or not book.db_path(store_dir).exists():
         with ingest_lock(store_dir, say=progress):
             with book.book(store_dir) as con:
                 stored = Parts(con, store_dir)
-                todo = discover.plan(found.files, book.known_files(con))
+                todo = discover.plan(found.files, book.known_files(con, found.files))
             stored.remove_uncommitted()
             _note_plan(report, found, todo)
             _load(todo.todo, store_dir, stored, report, progress, batch_files, batch_bytes)

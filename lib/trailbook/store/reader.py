@@ -16,7 +16,7 @@ import pyarrow as pa
 from .. import schema
 from ..params import sql_string
 from . import lease
-from .book import FILES_TABLE, PARTS_TABLE, db_path, generation, open_book
+from .book import FILES_TABLE, PARTS_TABLE, db_path, empty_tables, generation, open_book
 
 TABLE = "cloudtrail"
 
@@ -52,10 +52,14 @@ def _snapshot(store_dir: str | Path) -> tuple[pa.Table, pa.Table, int]:
     book = open_book(store_dir, read_only=True)  # released before this returns
     root = str(Path(store_dir).resolve()) + "/"
     try:
-        parts = book.sql(f"SELECT $root || path AS path, account, region, day, rows, "
-                         f"min_eventtime, max_eventtime FROM {PARTS_TABLE} ORDER BY path",
-                         params={"root": root}).to_arrow_table()
-        files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
+        try:
+            parts = book.sql(f"SELECT $root || path AS path, account, region, day, rows, "
+                             f"min_eventtime, max_eventtime FROM {PARTS_TABLE} ORDER BY path",
+                             params={"root": root}).to_arrow_table()
+            files = book.sql(f"SELECT * FROM {FILES_TABLE}").to_arrow_table()
+        except duckdb.CatalogException:  # the first ingest was stopped before it made its tables
+            parts, files = empty_tables()
+            parts = parts.select(["path", "account", "region", "day", "rows", "min_eventtime", "max_eventtime"])
         return parts, files, generation(book)
     finally:
         book.close()
