@@ -176,7 +176,7 @@ _CALLS = (("ec2.amazonaws.com", "DescribeInstances", True), ("s3.amazonaws.com",
 
 
 def _principals(account: str, rng: random.Random) -> dict[str, Any]:
-    roles = []
+    roles: list[dict[str, Any]] = []
     for name in ("deploy", "app-runtime", "data-pipeline", "ops-admin"):
         role_id = ids.unique_id(rng, "AROA")
         roles.append({"type": "AssumedRole", "principalId": f"{role_id}:{name}-session",
@@ -187,7 +187,7 @@ def _principals(account: str, rng: random.Random) -> dict[str, Any]:
                                                            "accountId": account, "userName": name},
                                          "attributes": {"creationDate": "2026-09-30T00:00:00Z",
                                                         "mfaAuthenticated": "false"}}})
-    users = []
+    users: list[dict[str, Any]] = []
     for name in ("ci-bot", "svc-reporting", "alice"):
         users.append({"type": "IAMUser", "principalId": ids.unique_id(rng, "AIDA"),
                       "arn": f"arn:aws:iam::{account}:user/{name}", "accountId": account,
