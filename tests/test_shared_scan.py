@@ -22,7 +22,7 @@ from trailbook.engines.sql import partition_time_filter
 from trailbook.session import Session
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
-COPY = re.compile(r"\bshared_[0-9a-f]{12}\.cloudtrail\b")  # the shared copy's table, as the SQL names it
+COPY = re.compile(r"\bshared_window\.cloudtrail\b")  # the shared copy's table, as the SQL names it
 TABLE = ["eventtime", "eventname", "useridentity", "requestparameters", "awsregion"]
 
 
@@ -145,10 +145,11 @@ def test_shared_findings_are_the_per_query_findings(demo_store):
         assert got[name] == expected[name], name
 
 
-def test_materialized_ctes_give_the_same_findings(demo_store, monkeypatch):
+def test_materialized_ctes_give_the_same_findings(demo_store, monkeypatch, tmp_path):
     materialized, runs = _detect(demo_store, shared=False)
     assert any("MATERIALIZED" in r.stats["local_sql"] for r in runs)  # the first-seen family's `activity`
     local._translated.cache_clear()
+    monkeypatch.setenv("TRAILBOOK_HOME", str(tmp_path))  # an empty translation cache: translate again
     monkeypatch.setattr(local, "_materialize_reused", lambda sql: sql)
     inlined, runs = _detect(demo_store, shared=False)
     local._translated.cache_clear()

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,91 @@ def test_findings_are_the_same_before_and_after_compaction(corpus, tmp_path):
 def test_compact_without_a_store_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["compact", "--store", str(tmp_path / "none")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# --- roll-up: an account's day of many small partitions becomes one file --------------------------
+
+def _org_source(root: Path) -> tuple[Path, Counter]:
+    """Two accounts x every region x two days, every partition small; and the events of each
+    (account, region, day), read here from the delivery paths and the files."""
+    from trailbook.demo import generate_org
+
+    generate_org(root, seed=3, events=4000, accounts=2, days=2)
+    counts: Counter = Counter()
+    for path in sorted((root / "cloudtrail").rglob("*.json.gz")):
+        parts = path.parts
+        counts[(parts[-7], parts[-5], "/".join(parts[-4:-1]))] += len(
+            json.loads(gzip.decompress(path.read_bytes()))["Records"])
+    return root / "cloudtrail", counts
+
+
+def test_an_accounts_day_of_many_small_partitions_is_rolled_up_into_one_file(tmp_path):
+    source, counts = _org_source(tmp_path / "org")
+    regions = {key[1] for key in counts}
+    assert len(regions) >= tuning.ROLLUP_PARTITIONS and sum(counts.values()) == 4000
+    target = tmp_path / "store"
+    report = store.ingest(source, target, progress=False)
+    assert report.events_loaded == 4000
+    con = store.connect(target, read_only=False)
+    try:
+        parts = con.execute("SELECT account, region, day FROM parts ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    # 2 accounts x 2 days, each one rolled-up file; no other file is left.
+    assert [(a, r) for a, r, _ in parts] == [(a, "*") for a in sorted({k[0] for k in counts}) for _ in range(2)]
+    assert sorted({d for _, _, d in parts}) == ["2026/10/01", "2026/10/02"]
+    assert len({p.parent for p in parquet_on_disk(target)}) == 4
+    assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
+    con = store.connect(target)
+    try:
+        stored = Counter({(a, r, d): n for a, r, d, n in con.execute(
+            "SELECT account_partition, region_partition, date_partition, count(*) FROM cloudtrail "
+            "GROUP BY ALL").fetchall()})
+        assert con.execute("SELECT count(DISTINCT eventid) FROM cloudtrail").fetchone() == (4000,)
+    finally:
+        con.close()
+    assert stored == counts  # every row keeps its own account, region and day
+
+
+def test_a_region_scope_reads_the_rolled_up_files_and_keeps_its_own_rows(tmp_path):
+    from trailbook.engines.local import LocalEngine
+    from trailbook.session import Session
+
+    source, counts = _org_source(tmp_path / "org")
+    target = tmp_path / "store"
+    store.ingest(source, target, progress=False)
+    region = "eu-west-1"
+    session = Session(LocalEngine(store=target, regions=[region]), start="2026-10-01T00:00:00Z",
+                      end="2026-10-03T00:00:00Z")
+    frame = session.run("events_by_day")
+    session.close()
+    assert set(frame["region"]) == {region}
+    assert int(frame["events"].sum()) == sum(n for (_, r, _), n in counts.items() if r == region) > 0
+
+
+def test_an_event_delivered_again_dedupes_against_the_rolled_up_file(tmp_path):
+    source, _ = _org_source(tmp_path / "org")
+    target = tmp_path / "store"
+    store.ingest(source, target, progress=False)
+    original = sorted(source.rglob("*.json.gz"))[7]
+    copy = tmp_path / "again" / "AWSLogs" / "o-abc123" / original.relative_to(source / "AWSLogs")
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(original, copy)
+    events_in_file = len(json.loads(gzip.decompress(original.read_bytes()))["Records"])
+    report = store.ingest(tmp_path / "again", target, progress=False)
+    assert report.events_loaded == 0 and report.duplicates_removed == events_in_file > 0
+
+
+def test_an_accounts_day_with_few_small_partitions_keeps_its_files(tmp_path, monkeypatch):
+    source, counts = _org_source(tmp_path / "org")
+    regions = {key[1] for key in counts}
+    monkeypatch.setattr(tuning, "ROLLUP_PARTITIONS", len(regions) + 1)
+    target = tmp_path / "store"
+    store.ingest(source, target, progress=False)
+    con = store.connect(target, read_only=False)
+    try:
+        regions_on_file = {r for (r,) in con.execute("SELECT DISTINCT region FROM parts").fetchall()}
+    finally:
+        con.close()
+    assert regions_on_file == regions  # none rolled up: each partition keeps its own files
+    assert len(files_per_partition(target)) == len(counts)

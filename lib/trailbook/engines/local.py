@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .. import params as P
+from . import sql_cache
 from .base import Engine, EngineError, QueryStats
 from .sql import eventtime_filter, partition_time_filter, scope_filter
 
@@ -51,6 +52,11 @@ def _chunks(files: list[str], rows: dict[str, int], limit: int) -> list[list[str
 
 @lru_cache(maxsize=512)
 def _translated(sql: str) -> str:
+    return sql_cache.translated(sql, translate_now)
+
+
+def translate_now(sql: str) -> str:
+    """The catalog's Trino text as DuckDB runs it, translated now (no cache)."""
     from ..translate import to_duckdb
 
     return _materialize_reused(to_duckdb(sql))
@@ -162,7 +168,9 @@ class LocalEngine(Engine):
         names = [n for n in schema.COLUMN_NAMES if wanted is None or n in wanted] + schema.PARTITION_NAMES
         select = ", ".join(f'"{n}"' for n in names)
         where = eventtime_filter(start, end) + scope_filter(self.accounts, self.regions)
-        database = "shared_" + uuid.uuid4().hex[:12]
+        # One name: the engine's connection is its own and shared scans do not nest, and the
+        # queries' text, which the translation cache keys on, stays the same from run to run.
+        database = "shared_window"
         table = f"{database}.cloudtrail"
         self.con.execute(f"ATTACH ':memory:' AS {database} (COMPRESS)")
         try:

@@ -40,7 +40,7 @@ _FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {FILES_TABLE} (
 
 _PARTS_DDL = f"""CREATE TABLE IF NOT EXISTS {PARTS_TABLE} (
   path VARCHAR PRIMARY KEY,   -- relative to the store folder
-  account VARCHAR, region VARCHAR, day VARCHAR,   -- the partition ('' when unknown)
+  account VARCHAR, region VARCHAR, day VARCHAR,   -- the partition ('' when unknown; region '*': rolled up)
   rows BIGINT,
   min_eventtime VARCHAR, max_eventtime VARCHAR,
   written_at TIMESTAMPTZ
@@ -53,6 +53,11 @@ _RETIRED_DDL = f"""CREATE TABLE IF NOT EXISTS {RETIRED_TABLE} (
 )"""
 
 _META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name VARCHAR PRIMARY KEY, value BIGINT)"
+
+# The region of a rolled-up file: the small partitions of one account's day, in one file
+# (`compaction`). Its rows keep their own region_partition; only the file is shared.
+ROLLED_UP = "*"
+ROLLED_UP_FOLDER = "_regions"
 
 # What the store knows of one source file: size, mtime_ns, status, reason.
 Known = dict[str, tuple[int, int, str, str | None]]

@@ -5,6 +5,11 @@ the number of files. `compact` (``trailbook compact``) rewrites every partition 
 file into one; an ingest that loaded new files compacts the partitions holding more than
 ``tuning.AUTO_COMPACT_FILES`` files (`after_ingest`). Both are writers and hold the ingest lock.
 
+Both first roll up: an account's day with many small partitions (an organization trail's quiet
+regions, ``tuning.ROLLUP_PARTITIONS``) gets their files rewritten into one file, in region order,
+recorded under region ``book.ROLLED_UP``. Its rows keep their own partition values: readers and
+dedupe read it with every partition of that account and day.
+
 Steps, each safe to kill:
 1. Delete what an interrupted writer left uncommitted (never a committed or retired file).
 2. Stream each partition's files, in the order readers see them (by path, rows in file order),
@@ -32,7 +37,7 @@ from . import book, lease, tuning
 from .dedupe import Parts
 from .lock import ingest_lock
 from .report import IngestReport, Named
-from .write import parquet_options
+from .write import parquet_options, partition_folder
 
 
 @dataclass
@@ -100,18 +105,20 @@ class _Crowded:
 
 
 def run(store_dir: Path, min_files: int, report: CompactReport) -> None:
-    """Compact the partitions with at least ``min_files`` files, then sweep (lock held)."""
-    with book.book(store_dir) as con:
-        crowded = _crowded(con, min_files)
+    """Roll up the accounts' days of many small partitions, then compact the partitions with at
+    least ``min_files`` files, then sweep (lock held)."""
     run_id = uuid.uuid4().hex[:12]
-    done: list[tuple[dict, _Crowded]] = []
-    for number, part in enumerate(crowded):
-        written = _rewrite(store_dir, part, f"compact-{run_id}-{number}.parquet", report)
-        if written:
-            done.append((written, part))
-        if sum(item[1].rows for item in done) >= tuning.COMPACT_COMMIT_ROWS:
-            _commit(store_dir, done, report)
-    _commit(store_dir, done, report)
+    for step, select in (("rollup", _rollups), ("compact", _crowded)):
+        with book.book(store_dir) as con:
+            groups = select(con, min_files)
+        done: list[tuple[dict, _Crowded]] = []
+        for number, part in enumerate(groups):
+            written = _rewrite(store_dir, part, f"{step}-{run_id}-{number}.parquet", report)
+            if written:
+                done.append((written, part))
+            if sum(item[1].rows for item in done) >= tuning.COMPACT_COMMIT_ROWS:
+                _commit(store_dir, done, report)
+        _commit(store_dir, done, report)
     sweep(store_dir, report)
 
 
@@ -123,12 +130,33 @@ def _crowded(con: duckdb.DuckDBPyConnection, min_files: int) -> list[_Crowded]:
     return [_Crowded(a, r, d, list(paths), int(n or 0), lo, hi) for a, r, d, paths, n, lo, hi in rows]
 
 
+def _rollups(con: duckdb.DuckDBPyConnection, _: int) -> list[_Crowded]:
+    """Each account's day with at least ROLLUP_PARTITIONS small partitions: their files and the
+    day's rolled-up file (if any), in region order, to become one file. Partitions of an unknown
+    region or day stay apart."""
+    rows = con.execute(
+        f"""WITH small AS (
+              SELECT account, region, day FROM {book.PARTS_TABLE} WHERE region <> '' AND day <> ''
+              GROUP BY ALL HAVING sum(rows) < $rows OR region = $rolled_up)
+            SELECT p.account, p.day, list(p.path ORDER BY p.region, p.path), sum(p.rows),
+                   min(p.min_eventtime), max(p.max_eventtime)
+            FROM {book.PARTS_TABLE} p SEMI JOIN small s USING (account, region, day)
+            GROUP BY p.account, p.day
+            HAVING count(DISTINCT p.region) FILTER (WHERE p.region <> $rolled_up) >= $n
+            ORDER BY p.account, p.day""",
+        {"rows": tuning.ROLLUP_ROWS, "rolled_up": book.ROLLED_UP, "n": tuning.ROLLUP_PARTITIONS}).fetchall()
+    return [_Crowded(a, book.ROLLED_UP, d, list(paths), int(n or 0), lo, hi) for a, d, paths, n, lo, hi in rows]
+
+
 def _rewrite(store_dir: Path, part: _Crowded, name: str, report: CompactReport) -> dict | None:
-    """Stream the partition's files into one new (uncommitted) file; None, with the partition
-    named in the report, when a file cannot be read or the rows do not add up."""
-    relative = (Path(part.paths[0]).parent / name).as_posix()
+    """Stream the group's files into one new (uncommitted) file; None, with the group named in
+    the report, when a file cannot be read or the rows do not add up."""
+    folder = (partition_folder(part.account, book.ROLLED_UP_FOLDER, part.day) if part.region == book.ROLLED_UP
+              else Path(part.paths[0]).parent)
+    relative = (folder / name).as_posix()
     target = store_dir / relative
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         rows = _stream(store_dir, part.paths, target)
         if rows != part.rows:
             raise ValueError(f"read {rows} events where the bookkeeping lists {part.rows}")

@@ -53,7 +53,10 @@ class Parts:
                     os.unlink(os.path.join(folder, name))
 
     def absolute(self, keys: Iterable[Partition]) -> list[str]:
-        return [str(self.store_dir / p) for key in keys for p in self.by_key.get(key, [])]
+        """The stored files that can hold rows of these partitions: their own, and the rolled-up
+        file of each one's account and day."""
+        wanted = dict.fromkeys(k for key in keys for k in (key, (key[0], book.ROLLED_UP, key[2])))
+        return [str(self.store_dir / p) for key in wanted for p in self.by_key.get(key, [])]
 
 
 # The same key in another partition is another copy to keep (as within a batch): stored files of every

@@ -16,7 +16,7 @@ import pyarrow as pa
 from .. import schema
 from ..params import sql_string
 from . import lease
-from .book import FILES_TABLE, PARTS_TABLE, db_path, empty_tables, generation, open_book
+from .book import FILES_TABLE, PARTS_TABLE, ROLLED_UP, db_path, empty_tables, generation, open_book
 
 TABLE = "cloudtrail"
 
@@ -88,9 +88,10 @@ def files_for(con: duckdb.DuckDBPyConnection, start: str, end: str, accounts: Se
     if accounts:
         where.append("list_contains($accounts, account)")
         values["accounts"] = list(accounts)
-    if regions:
-        where.append("list_contains($regions, region)")
+    if regions:  # a rolled-up file holds several regions; the queries' own filter picks rows
+        where.append("(list_contains($regions, region) OR region = $rolled_up)")
         values["regions"] = list(regions)
+        values["rolled_up"] = ROLLED_UP
     chosen = [row[0] for row in con.execute(
         f"SELECT path FROM {PARTS_TABLE} WHERE {' AND '.join(where)} ORDER BY path", values).fetchall()]
     total = con.execute(f"SELECT count(*) FROM {PARTS_TABLE}").fetchall()[0][0]

@@ -46,5 +46,11 @@ STATISTICS_COLUMNS = ["eventtime", "eventsource", "eventname", "awsregion", "sou
 # files into one (each batch of an ingest adds a file per partition it touches). `trailbook
 # compact` compacts every partition with more than one.
 AUTO_COMPACT_FILES = 8
+# An organization trail fills a partition per account, region and day, most of them with a few
+# events, and reading a Parquet file costs milliseconds whatever it holds (benchmarks/README.md).
+# So an account's day with at least ROLLUP_PARTITIONS partitions of fewer than ROLLUP_ROWS events
+# each is rolled up: those partitions' files become one file, in region order (`compaction`).
+ROLLUP_PARTITIONS = 8
+ROLLUP_ROWS = 100_000
 # A compaction commits its rewritten partitions together once this many rows are rewritten.
 COMPACT_COMMIT_ROWS = 2_000_000

@@ -24,6 +24,12 @@ def _folder_name(value: str) -> str:
     return text if text.strip("._") else "unknown"
 
 
+def partition_folder(account: str, region: str, day: str) -> Path:
+    """A partition's folder, relative to the store."""
+    days = day.split("/") if re.fullmatch(r"\d{4}/\d{2}/\d{2}", day) else ["unknown"]
+    return Path(DATA_DIR, _folder_name(account), _folder_name(region), *days)
+
+
 def parquet_options() -> dict:
     """The Parquet writer's options, shared by ingest and compaction."""
     return {"compression": tuning.PARQUET_COMPRESSION, "use_dictionary": tuning.DICTIONARY_COLUMNS,
@@ -36,9 +42,7 @@ def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
     for number, (key, slices) in enumerate(sorted(output.groups.items())):
         account, region, day = key
         table = pa.Table.from_batches(slices).select(STORED)
-        days = day.split("/") if re.fullmatch(r"\d{4}/\d{2}/\d{2}", day) else ["unknown"]
-        relative = Path(DATA_DIR, _folder_name(account), _folder_name(region), *days,
-                        f"{batch_id}-{number}.parquet")
+        relative = partition_folder(account, region, day) / f"{batch_id}-{number}.parquet"
         target = store_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, target, row_group_size=tuning.ROW_GROUP_ROWS, **parquet_options())
