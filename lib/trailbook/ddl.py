@@ -33,19 +33,13 @@ from pathlib import Path
 
 from . import params as P
 from . import schema
+from .aws.regions import cloudtrail_regions
 from .engines.settings import DEFAULT_ATHENA_DATABASE, DEFAULT_ATHENA_TABLE
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 _NAME = re.compile(r"^[a-z0-9_]{1,255}$")  # Glue database/table names are lower case
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-
-
-def all_regions() -> list[str]:
-    """Every region of the commercial `aws` partition that botocore knows CloudTrail in, sorted."""
-    import botocore.session
-
-    return sorted(botocore.session.get_session().get_available_regions("cloudtrail", partition_name="aws"))
 
 
 class DdlError(ValueError):
@@ -110,7 +104,7 @@ def _first_day(start_date: str | dt.date | dt.datetime) -> str:
 def projection(accounts: Sequence[str], regions: Sequence[str], first_day: str) -> list[tuple[str, str]]:
     """The partition projection table properties (accounts empty: injected; regions empty: all)."""
     account_list = P.coerce("list[account_id]", accounts, "accounts")
-    region_list = P.coerce("list[region]", regions, "regions") or all_regions()
+    region_list = P.coerce("list[region]", regions, "regions") or cloudtrail_regions()
     account = ([("projection.account_partition.type", "enum"),
                 ("projection.account_partition.values", ",".join(account_list))] if account_list
                else [("projection.account_partition.type", "injected")])

@@ -3,7 +3,7 @@
 A real organization trail delivers one file per account, region and ~5 minutes, even when it
 holds a handful of events, so most files are tiny. This writes that shape, deterministically:
 
-- `accounts` accounts × every region of the partition (botocore's endpoint data);
+- `accounts` accounts × every region of the partition (`aws.regions`, botocore's endpoint data);
 - account i carries a Zipf share of the events, 1/(i+1) of a harmonic sum (a few busy accounts);
 - in each account two regions are busy (us-east-1, where global services log, and a home region),
   with 1 - `quiet_share` of its events split evenly; every other region is quiet and shares
@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from ..aws.regions import cloudtrail_regions
 from . import ids
 from .window import iso
 
@@ -45,16 +46,6 @@ ORG_FORMAT = "trailbook-org/2"  # 2: each principal calls from one home address
 GZIP_LEVEL = 3
 # Home regions, in turn, for accounts' second busy region (us-east-1 is always busy).
 HOMES = ("us-west-2", "eu-west-1", "us-east-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
-
-
-def partition_regions(partition: str = "aws") -> list[str]:
-    """Every region of the partition, from botocore's endpoint data."""
-    from botocore.loaders import Loader
-
-    for entry in Loader().load_data("endpoints")["partitions"]:
-        if entry["partition"] == partition:
-            return sorted(entry["regions"])
-    raise ValueError(f"botocore knows no partition {partition!r}")
 
 
 def apportion(total: int, weights: list[Fraction]) -> list[int]:
@@ -113,7 +104,7 @@ def generate_org(out_dir: str | os.PathLike, *, seed: int = 7, events: int = 1_0
         shutil.rmtree(out / "cloudtrail")
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"trailbook-org:{seed}")
-    regions = partition_regions(partition)
+    regions = cloudtrail_regions(partition)
     chosen: set[str] = set()
     while len(chosen) < accounts:
         chosen.add(f"{rng.randrange(10**11, 10**12):012d}")
