@@ -8,7 +8,8 @@
 --   every day and stay quiet; an attacker backdooring a function is new to it. Event names carry
 --   API-version suffixes (UpdateFunctionCode20150331v2). Pipelines can also be excluded outright
 --   with excluded_principals (ARN LIKE patterns). Stratus lambda-overwrite-code, lambda-layer-
---   extension.
+--   extension. Only the same principal's earlier change of the same kind (code, or layers) to the
+--   same function makes a change known.
 -- severity: medium
 -- mitre: [T1525, T1546]
 -- engines: [local, athena, lake]

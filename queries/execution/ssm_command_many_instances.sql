@@ -8,7 +8,9 @@
 --   bucket, so a burst cut by one grid's edge, midnight included, is whole on the other; each event
 --   is reported once, with the firing bucket that reaches the most instances). Fleet patching normally runs from State Manager or
 --   Maintenance Windows (invoked by SSM itself, ignored here) and targets tags, not lists of ids.
---   Stratus ssm-send-command, ssm-start-session, ec2-steal-instance-credentials.
+--   Stratus ssm-send-command, ssm-start-session, ec2-steal-instance-credentials. Shell commands
+--   (SendCommand with AWS-RunShellScript or AWS-RunPowerShellScript) make a finding high; other
+--   documents and sessions alone, medium. Instances are counted per account and principal.
 -- severity: medium
 -- mitre: [T1651, T1021.007]
 -- engines: [local, athena, lake]

@@ -8,6 +8,7 @@
 --   false, or only ReadOnly); DeleteEventDataStore and StopEventDataStoreIngestion; and S3 lifecycle
 --   rules that expire objects within max_expiration_days (log destruction; Panther
 --   AWS.CloudTrail.ShortLifecycle). Stratus cloudtrail-event-selectors, cloudtrail-lifecycle-rule.
+--   Failed attempts are reported too: a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.008]
 -- engines: [local, athena, lake]

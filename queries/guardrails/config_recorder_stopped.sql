@@ -4,7 +4,8 @@
 -- description: >
 --   StopConfigurationRecorder, DeleteConfigurationRecorder or DeleteDeliveryChannel: the account
 --   stops recording resource changes, hiding what an attacker changes next (Sigma
---   aws_config_disable_recording, Panther AWS.ConfigService.DisabledDeleted).
+--   aws_config_disable_recording, Panther AWS.ConfigService.DisabledDeleted). Failed attempts are
+--   reported too: a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.001]
 -- engines: [local, athena, lake]

@@ -4,7 +4,8 @@
 -- description: >
 --   DeleteResolverQueryLogConfig or DisassociateResolverQueryLogConfig: DNS query logs stop, hiding
 --   exfiltration and command-and-control lookups (Stratus dns-delete-logs; Elastic
---   defense_evasion_route53_dns_query_resolver_config_deletion).
+--   defense_evasion_route53_dns_query_resolver_config_deletion). Failed attempts are reported too:
+--   a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.008]
 -- engines: [local, athena, lake]

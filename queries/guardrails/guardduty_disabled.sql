@@ -9,6 +9,8 @@
 --   (DisassociateFromAdministratorAccount, DisassociateFromMasterAccount, DeleteMembers,
 --   DisassociateMembers, StopMonitoringMembers). Sigma
 --   aws_cloudtrail_guardduty_detector_deleted_or_updated, Elastic GuardDuty rules (anchors.md 3.5).
+--   Deleting or disabling the detector (DeleteDetector, UpdateDetector) is critical, any other
+--   change high. Failed attempts are reported too: a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.001]
 -- engines: [local, athena, lake]

@@ -6,7 +6,8 @@
 --   add), ModifyDBSnapshotAttribute / ModifyDBClusterSnapshotAttribute (restore valuesToAdd): the
 --   image or snapshot is shared with group "all" (public, critical) or with an account outside
 --   trusted_accounts (high). Sharing a snapshot is a one-call exfiltration of a disk or a database
---   (Stratus ec2-share-ami, ec2-share-ebs-snapshot, rds-share-snapshot).
+--   (Stratus ec2-share-ami, ec2-share-ebs-snapshot, rds-share-snapshot). Failed attempts are
+--   reported too: a finding whose calls all failed is medium, public or not.
 -- severity: high
 -- mitre: [T1537]
 -- engines: [local, athena, lake]

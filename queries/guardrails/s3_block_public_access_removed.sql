@@ -4,6 +4,7 @@
 -- description: >
 --   DeletePublicAccessBlock, or PutPublicAccessBlock with any of the four settings false, on a
 --   bucket or for the whole account (s3-control): the last guard against public buckets is gone.
+--   Failed attempts are reported too: a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.001, T1530]
 -- engines: [local, athena, lake]

@@ -3,7 +3,8 @@
 -- kind: detection
 -- description: >
 --   ec2:DeleteFlowLogs removes network logging for VPCs, subnets or interfaces (Stratus vpc-remove-
---   flow-logs; Sigma aws_cloudtrail_vpc_flow_logs_deleted).
+--   flow-logs; Sigma aws_cloudtrail_vpc_flow_logs_deleted). Failed attempts are reported too: a
+--   finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1562.008]
 -- engines: [local, athena, lake]

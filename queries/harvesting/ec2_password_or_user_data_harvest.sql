@@ -5,7 +5,8 @@
 --   ec2:GetPasswordData (the encrypted Windows administrator password) or DescribeInstanceAttribute
 --   for userData (which often holds bootstrap secrets) on at least min_instances distinct instances
 --   by one principal within bucket_minutes. Failed attempts count: a sweep that is denied still
---   shows intent (Stratus ec2-get-password-data, ec2-download-user-data).
+--   shows intent (Stratus ec2-get-password-data, ec2-download-user-data). A sweep in which any call
+--   succeeded is high (the data was read); one denied throughout is medium.
 -- severity: medium
 -- mitre: [T1552.005, T1552]
 -- engines: [local, athena, lake]

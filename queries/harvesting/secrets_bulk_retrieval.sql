@@ -9,7 +9,8 @@
 --   other; each event is reported once, with the biggest firing bucket that holds it (so a burst
 --   cut by one grid is one finding, whole, in the report whose window it reaches). Panther
 --   AWS.SecretsManager.RetrieveSecrets uses 20 a day; 10 an hour is the default here (anchors.md
---   3.14). Stratus secretsmanager-retrieve-secrets, secretsmanager-batch-retrieve-secrets.
+--   3.14). Stratus secretsmanager-retrieve-secrets, secretsmanager-batch-retrieve-secrets. Reads
+--   are counted per account and principal.
 -- severity: high
 -- mitre: [T1555.006, T1552]
 -- engines: [local, athena, lake]

@@ -6,6 +6,8 @@
 --   enabled (CreateVirtualMFADevice, EnableMFADevice). Removing MFA opens the account to a stolen
 --   password; adding a device lets whoever holds it pass MFA from now on. Removal is medium, addition
 --   low; any change to root's MFA is high. Failed calls are listed with their error count.
+--   target_user is the request's userName, or root when root changes its own MFA without naming a
+--   user.
 -- severity: medium
 -- mitre: [T1556.006, T1098.005]
 -- engines: [local, athena, lake]

@@ -8,6 +8,7 @@
 --   SageMaker, ECS, CodeBuild and Data Pipeline calls with a role ARN. Passing a powerful role to new
 --   compute is the most common IAM privilege escalation. Reported when the (principal, role) pair was
 --   not seen between baseline_start and start, and always when a call was denied for iam:PassRole.
+--   A finding with a call denied for iam:PassRole is high; a new pair alone, medium.
 -- severity: medium
 -- mitre: [T1098, T1548]
 -- engines: [local, athena, lake]

@@ -7,7 +7,8 @@
 --   A misconfigured job fails the same call over and over; someone probing what a stolen key may do
 --   fails many different calls. Panther's anomalous_access_denied query uses more than 10 distinct
 --   event names a day and AWS.IAM.User.ReconAccessDenied 15 in 10 minutes (anchors.md 3.13); the
---   default here is 5 distinct names in 60 minutes.
+--   default here is 5 distinct names in 60 minutes. A bucket with at least three times
+--   min_denied_actions distinct denied names is high.
 -- severity: medium
 -- mitre: [T1580, T1087.004, T1069.003]
 -- engines: [local, athena, lake]

@@ -10,7 +10,8 @@
 --   (> 5 in 10 minutes), lowered to 4 regions; 8 services sits above what one automation job or
 --   one engineer's session reads in 15 minutes (anchors.md 3.13). Infrastructure-as-code tools read
 --   many services by design: user agents matching excluded_user_agents (SQL LIKE on the lower-cased
---   agent; default terraform, pulumi, the console) are left out.
+--   agent; default terraform, pulumi, the console) are left out. A burst over at least twice
+--   min_services services, or twice min_regions regions, is high.
 -- severity: medium
 -- mitre: [T1580, T1526, T1087.004]
 -- engines: [local, athena, lake]

@@ -11,7 +11,8 @@
 --   instance has one). Calls through AWS services and from private (VPC endpoint) addresses are
 --   ignored. Panther aws_imds_credential_exfiltration, Sigma aws_cloudtrail_imds_malicious_usage
 --   (anchors.md 3.17); the OTRF Mordor ec2_proxy_s3_exfiltration key ASIA5FLZVX4OPVKKVBMX is caught by
---   its Darwin aws-cli user agent.
+--   its Darwin aws-cli user agent. reasons names the signs, in this order, joined by '; ':
+--   workstation user agent, source IP also used by IAM users or root, several public source IPs.
 -- severity: high
 -- mitre: [T1552.005, T1078.004]
 -- engines: [local, athena, lake]

@@ -4,7 +4,11 @@
 -- description: >
 --   First-seen against a trailing baseline: a long-term key or IAM user / root principal calls AWS
 --   with a client family it never used in the baseline: aws-cli, boto3, an AWS SDK (go, java, js,
---   dotnet), the console, terraform, pulumi, a browser or another named tool. A CI key that always
+--   dotnet), the console, terraform, pulumi, a browser or another named tool. user_agent_family is,
+--   in this order: none (no user agent), terraform, pulumi, aws-cli, boto3 (Boto3 or a leading
+--   Botocore), sdk-go, sdk-java, sdk-js (aws-sdk-js, aws-sdk-nodejs), sdk-dotnet (with AWS Tools for
+--   PowerShell), sdk-other (any other aws-sdk-*), console (the console, signin, AWS Internal),
+--   browser (Mozilla/...), or else the agent's first word, lower-cased. A CI key that always
 --   ran terraform and suddenly speaks aws-cli or boto3 is the classic leaked-key pattern. The
 --   subject is the long-term key (AKIA...) when the call was signed with one, otherwise the IAM user
 --   or root principal ARN. Only subjects with at least min_baseline_events events between

@@ -9,7 +9,8 @@
 --   and is left out unless include_mfa_session_tokens is true. GetFederationToken with an inline
 --   policy granting "*" is raised to high. The minted credentials' own calls in the window are
 --   cited with the mint (they are what the attacker did with it). Sigma aws_sts_getsessiontoken_misuse,
---   Elastic defense_evasion_sts_get_federation_token (anchors.md 3.18).
+--   Elastic defense_evasion_sts_get_federation_token (anchors.md 3.18). One finding per account,
+--   region, principal and source IP of the mints.
 -- severity: medium
 -- mitre: [T1550.001, T1078.004]
 -- engines: [local, athena, lake]

@@ -21,7 +21,10 @@
 --   key; event_ids lead with the outside calls, then the runtime's own calls as context. Generalises
 --   instance_credentials_outside_aws (EC2 only), which is kept. A Lambda's calls from several AWS
 --   address pools carry its marker and stay inside; a workload that makes unmarked calls from a second
---   /16 (no exec-env, several NAT exits) would be reported.
+--   /16 (no exec-env, several NAT exits) would be reported. runtime is ec2 (an instance session),
+--   lambda or ecs (the exec-env marker), else the AWS service whose AssumeRole issued the key (e.g.
+--   codebuild). reasons names why, in this order, joined by '; ': workstation user agent, IP also
+--   used by IAM users or root, network the runtime does not use, AWS CLI without exec-env.
 -- severity: high
 -- mitre: [T1552.005, T1078.004, T1550.001]
 -- engines: [local, athena, lake]

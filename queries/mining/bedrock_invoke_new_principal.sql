@@ -7,7 +7,8 @@
 --   InvokeModel / Converse). Reported when a principal (a role counts as one, whatever the session
 --   name) that made no Bedrock runtime call between baseline_start and start invokes a model, or when
 --   anyone enables model access. Stratus bedrock-invoke-model; prowler
---   cloudtrail_threat_detection_llm_jacking (anchors.md 3.15).
+--   cloudtrail_threat_detection_llm_jacking (anchors.md 3.15). A principal that both enables model
+--   access and invokes a model in the window is high; either alone is medium.
 -- severity: medium
 -- mitre: [T1496]
 -- engines: [local, athena, lake]

@@ -5,11 +5,11 @@
 --   Crypto-mining preparation: RunInstances (successful or failed - Client.UnauthorizedOperation and
 --   VcpuLimitExceeded show the attempt) of an instance type matching unusual_types (GPU and
 --   accelerator families p, g, inf, trn, dl, f, vt, and 12xlarge-and-up or metal sizes), or of any
---   type in a region where the account ran no RunInstances between baseline_start and start. Severity
---   is high for an unusual type in an unused region, or when the launch failed on a limit or an
---   authorization error. Stratus ec2-launch-unusual-instances (p2.xlarge); Panther
---   AWS.EC2.LaunchUnusualEC2Instances; Elastic hunting ec2_high_instance_deployment_count_attempts
---   (anchors.md 3.15).
+--   type in a region where the account ran no RunInstances between baseline_start and start (another
+--   account's launches there do not count). Severity is high for an unusual type in an unused region
+--   or whose launch failed on a limit or an authorization error; anything else is medium. Stratus
+--   ec2-launch-unusual-instances (p2.xlarge); Panther AWS.EC2.LaunchUnusualEC2Instances; Elastic
+--   hunting ec2_high_instance_deployment_count_attempts (anchors.md 3.15).
 -- severity: medium
 -- mitre: [T1496, T1578.002]
 -- engines: [local, athena, lake]

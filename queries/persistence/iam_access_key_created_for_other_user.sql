@@ -6,7 +6,7 @@
 --   key on another identity survives the rotation of the stolen one (Stratus iam-backdoor-user, iam-
 --   create-admin-user; Sigma aws_iam_backdoor_users_keys; Elastic
 --   persistence_iam_user_created_access_keys_for_another_user). Users creating their own key are
---   left out.
+--   left out. Failed attempts are reported too: a finding whose calls all failed is medium.
 -- severity: high
 -- mitre: [T1098.001]
 -- engines: [local, athena, lake]

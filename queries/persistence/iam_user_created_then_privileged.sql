@@ -6,7 +6,8 @@
 --   (AttachUserPolicy, PutUserPolicy), a group membership (AddUserToGroup), an access key
 --   (CreateAccessKey) or a console password (CreateLoginProfile) for that user: the shape of a
 --   backdoor administrator (Stratus iam-create-admin-user). Severity is high when a policy or
---   group was added, medium for credentials alone.
+--   group was added, medium for credentials alone. The follow-up must be in the account where the
+--   user was created.
 -- severity: high
 -- mitre: [T1136.003, T1098]
 -- engines: [local, athena, lake]

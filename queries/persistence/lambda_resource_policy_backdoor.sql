@@ -5,7 +5,8 @@
 --   lambda:AddPermission with principal "*" or another account's id: anyone (or that account) can
 --   now invoke the function, a persistence path that needs no IAM credentials (Stratus lambda-
 --   backdoor-function). AWS service principals (e.g. s3.amazonaws.com) are left out unless no source
---   account or ARN condition is set and the principal is "*".
+--   account or ARN condition is set and the principal is "*". A finding with a grant to "*" is
+--   critical; grants to other accounts only are high.
 -- severity: high
 -- mitre: [T1546, T1098]
 -- engines: [local, athena, lake]

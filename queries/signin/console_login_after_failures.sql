@@ -5,7 +5,8 @@
 --   A successful console sign-in from an IP that had at least `min_failures_before_success` failed sign-ins
 --   (for any user name) in the `success_lookback_minutes` before it. Guessing that ends in a success is the
 --   classic sign of a password that was brute-forced, sprayed or phished. The finding lists the
---   failures and the success; root is critical, anyone else high.
+--   failures and the success; root is critical, anyone else high. Failures count only in the
+--   account of the success. user_name is the name that signed in, root for root.
 -- severity: high
 -- mitre: [T1110, T1078.004]
 -- engines: [local, athena, lake]

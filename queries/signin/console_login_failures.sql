@@ -6,7 +6,7 @@
 --   carry no userIdentity.arn (AWS does not confirm the user exists), so they are keyed by
 --   userIdentity.userName; root failures are keyed as 'root'. A few failures are typos; many, or
 --   failures for names that do not exist, are someone guessing (see console_brute_force and
---   console_password_spray).
+--   console_password_spray). Root failures are medium, anyone else's low.
 -- severity: low
 -- mitre: [T1110]
 -- engines: [local, athena, lake]

@@ -6,6 +6,8 @@
 --   or IAM Identity Center (AWSReservedSSO roles). Their MFA is enforced by the identity provider,
 --   not AWS, so MFAUsed says No even when MFA was used; they are listed apart from
 --   console_login_without_mfa for an auditor to reconcile with the IdP's own sign-in log.
+--   identity_provider is the SAML provider's ARN, or IAM Identity Center for an AWSReservedSSO
+--   role.
 -- severity: info
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]

@@ -5,7 +5,8 @@
 --   A console sign-in that failed at the MFA step: ConsoleLogin Failure with MFAUsed Yes, or a
 --   CheckMfa that did not succeed. Getting as far as MFA suggests the password is known to whoever
 --   is signing in; repeated MFA failures are also how MFA-fatigue and stolen-password attempts look.
---   Root is high.
+--   Root is high. A CheckMfa did not succeed when its response is not Success or it carries an
+--   error code or message.
 -- severity: medium
 -- mitre: [T1110, T1621]
 -- engines: [local, athena, lake]

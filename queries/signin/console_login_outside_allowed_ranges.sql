@@ -7,7 +7,7 @@
 --   policy to check and the query returns nothing. IPv4 ranges only: IPv6 entries in the list are
 --   not evaluated here (the console_logins notebook rejects them), and a sign-in from an IPv6
 --   address is outside every IPv4 range. The country allow-list is checked by the analysis, from
---   a local GeoIP database.
+--   a local GeoIP database. A root sign-in is high, anyone else's medium.
 -- severity: medium
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]

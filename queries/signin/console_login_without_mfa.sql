@@ -6,7 +6,8 @@
 --   'Yes') and the session is not MFA-authenticated. A phished password without MFA is among the
 --   most common cloud incidents. Federated and SSO sign-ins (SamlProviderArn, AWSReservedSSO roles)
 --   are excluded: their MFA is enforced by the identity provider, and console_login_federated
---   reports them apart. Root sign-ins are reported by root_activity as well.
+--   reports them apart. Root sign-ins are reported by root_activity as well. A root sign-in is
+--   critical, anyone else's medium.
 -- severity: medium
 -- mitre: [T1078.004]
 -- engines: [local, athena, lake]

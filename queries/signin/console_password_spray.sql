@@ -6,7 +6,9 @@
 --   `spray_window_minutes`: someone trying a few common passwords against many accounts, which stays
 --   under per-user lockout and brute-force thresholds. Every failure inside such a window is
 --   listed; user_names holds the names tried. If root is among them the finding is high. AWS logs
---   names that are not IAM users as HIDDEN_DUE_TO_SECURITY_REASONS; each such attempt counts as a name.
+--   names that are not IAM users as HIDDEN_DUE_TO_SECURITY_REASONS; each such attempt counts as a
+--   name. Names are counted per account: one IP trying names in two accounts is judged in each
+--   account apart.
 -- severity: medium
 -- mitre: [T1110.003]
 -- engines: [local, athena, lake]
