@@ -99,7 +99,7 @@ def pieces(source: Path, scratch: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="1m", choices=sorted(datasets.SIZES))
+    parser.add_argument("--size", default="1m", choices=sorted(datasets.SIZES) + sorted(datasets.ORG_SIZES))
     args = parser.parse_args()
     data = datasets.ensure(args.size)
     scratch = datasets.DATA_DIR / "profile"
