@@ -32,6 +32,7 @@ ORG_MANIFEST = "org_manifest.json"
 ORG_FORMAT = "trailbook-org/2"  # trailbook.demo.org's: a set made by another generator is made again
 # label -> generate_org parameters
 ORG_SIZES = {
+    "org-100k": {"events": 100_000, "accounts": 20, "days": 1},
     "org-1m": {"events": 1_000_000, "accounts": 20, "days": 1},
     "org-10m": {"events": 10_000_000, "accounts": 20, "days": 10},
     "org-90d": {"events": 9_000_000, "accounts": 20, "days": 90},
