@@ -13,8 +13,9 @@ dedupe read it with every partition of that account and day.
 Steps, each safe to kill:
 1. Delete what an interrupted writer left uncommitted (never a committed or retired file).
 2. Stream each partition's files, in the order readers see them (by path, rows in file order),
-   into one new file in the same folder. Until it commits it is uncommitted: readers never see
-   it, and step 1 of the next writer deletes it.
+   into one new file in the same folder (a roll-up's goes to the account's ``_regions`` folder for
+   that day). Until it commits it is uncommitted: readers never see it, and step 1 of the next
+   writer deletes it.
 3. Commit: one bookkeeping transaction swaps the old files for the new one in ``parts`` and
    records the old ones as retired under a new generation. The rows are the same rows, so
    the dedupe guarantee (no event twice in a partition) holds unchanged.
