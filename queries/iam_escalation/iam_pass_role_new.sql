@@ -5,10 +5,11 @@
 --   iam:PassRole is not logged as an event of its own; it shows in the calls that hand a role to a
 --   service: RunInstances / AssociateIamInstanceProfile (instance profile), Lambda CreateFunction /
 --   UpdateFunctionConfiguration (role), CloudFormation CreateStack / UpdateStack (roleARN), Glue,
---   SageMaker, ECS, CodeBuild and Data Pipeline calls with a role ARN. Passing a powerful role to new
---   compute is the most common IAM privilege escalation. Reported when the (principal, role) pair was
---   not seen between baseline_start and start, and always when a call was denied for iam:PassRole.
---   A finding with a call denied for iam:PassRole is high; a new pair alone, medium.
+--   SageMaker (notebook instances, training and processing jobs, pipelines: RoleArn), ECS, CodeBuild
+--   and Data Pipeline calls with a role ARN. Passing a powerful role to new compute is the most common
+--   IAM privilege escalation. Reported when the (principal, role) pair was not seen between
+--   baseline_start and start, and always when a call was denied for iam:PassRole. A finding with a
+--   call denied for iam:PassRole is high; a new pair alone, medium.
 -- severity: medium
 -- mitre: [T1098, T1548]
 -- engines: [local, athena, lake]
@@ -59,7 +60,7 @@ passes AS (
         OR (eventsource = 'lambda.amazonaws.com' AND (eventname LIKE 'CreateFunction%' OR eventname LIKE 'UpdateFunctionConfiguration%'))
         OR (eventsource = 'cloudformation.amazonaws.com' AND eventname IN ('CreateStack', 'UpdateStack', 'CreateStackSet'))
         OR (eventsource = 'glue.amazonaws.com' AND eventname IN ('CreateDevEndpoint', 'CreateJob', 'UpdateJob', 'UpdateDevEndpoint'))
-        OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob'))
+        OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob', 'CreatePipeline'))
         OR (eventsource = 'ecs.amazonaws.com' AND eventname = 'RegisterTaskDefinition')
         OR (eventsource = 'codebuild.amazonaws.com' AND eventname IN ('CreateProject', 'UpdateProject'))
         OR (eventsource = 'datapipeline.amazonaws.com' AND eventname = 'CreatePipeline')

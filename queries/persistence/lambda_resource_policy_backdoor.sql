@@ -1,12 +1,13 @@
 -- name: lambda_resource_policy_backdoor
--- title: Lambda function permission granted to everyone or another account
+-- title: Lambda function permission granted to everyone, another account or an unscoped AWS service
 -- kind: detection
 -- description: >
 --   lambda:AddPermission with principal "*" or another account's id: anyone (or that account) can
 --   now invoke the function, a persistence path that needs no IAM credentials (Stratus lambda-
---   backdoor-function). AWS service principals (e.g. s3.amazonaws.com) are left out unless no source
---   account or ARN condition is set and the principal is "*". A finding with a grant to "*" is
---   critical; grants to other accounts only are high.
+--   backdoor-function). A grant to an AWS service principal (e.g. s3.amazonaws.com) is reported only
+--   when it sets neither SourceAccount nor SourceArn: then a resource of that service in any account
+--   can invoke the function (the confused deputy the AddPermission API reference warns of). A finding
+--   with a grant to "*" is critical; other grants are high.
 -- severity: high
 -- mitre: [T1546, T1098]
 -- engines: [local, athena, lake]
@@ -40,7 +41,10 @@ hits AS (
       AND eventname LIKE 'AddPermission%'
       AND (json_extract_scalar(requestparameters, '$.principal') = '*'
            OR (regexp_like(coalesce(json_extract_scalar(requestparameters, '$.principal'), ''), '^(arn:aws[a-z-]*:iam::)?[0-9]{12}')
-               AND regexp_extract(json_extract_scalar(requestparameters, '$.principal'), '([0-9]{12})', 1) <> recipientaccountid))
+               AND regexp_extract(json_extract_scalar(requestparameters, '$.principal'), '([0-9]{12})', 1) <> recipientaccountid)
+           OR (regexp_like(coalesce(json_extract_scalar(requestparameters, '$.principal'), ''), '\.amazonaws\.com(\.cn)?$')
+               AND coalesce(json_extract_scalar(requestparameters, '$.sourceAccount'), '') = ''
+               AND coalesce(json_extract_scalar(requestparameters, '$.sourceArn'), '') = ''))
 )
 SELECT
     {{ detection }} AS detection,

@@ -30,7 +30,7 @@ passes AS (
         OR (eventsource = 'lambda.amazonaws.com' AND (eventname LIKE 'CreateFunction%' OR eventname LIKE 'UpdateFunctionConfiguration%'))
         OR (eventsource = 'cloudformation.amazonaws.com' AND eventname IN ('CreateStack', 'UpdateStack', 'CreateStackSet'))
         OR (eventsource = 'glue.amazonaws.com' AND eventname IN ('CreateDevEndpoint', 'CreateJob', 'UpdateJob', 'UpdateDevEndpoint'))
-        OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob'))
+        OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob', 'CreatePipeline'))
         OR (eventsource = 'ecs.amazonaws.com' AND eventname = 'RegisterTaskDefinition')
         OR (eventsource = 'codebuild.amazonaws.com' AND eventname IN ('CreateProject', 'UpdateProject'))
         OR (eventsource = 'datapipeline.amazonaws.com' AND eventname = 'CreatePipeline')

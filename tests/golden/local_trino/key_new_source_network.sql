@@ -1,16 +1,41 @@
 WITH events AS (
     SELECT * FROM cloudtrail WHERE date_partition BETWEEN '2026/10/08' AND '2026/10/29' AND eventtime >= '2026-10-08T00:00:00Z' AND eventtime < '2026-10-29T00:00:00Z'
 ),
+-- One /48 must have one name whatever the address's spelling (RFC 4291 2.2): lower-case, a trailing
+-- dotted IPv4 counted as the two hextets it stands for, and a 0 beside a '::' at either end so that
+-- every ':' then separates two hextets.
+ipv6_source AS (
+    SELECT
+        *,
+        CASE WHEN strpos(sourceipaddress, ':') > 0
+            THEN regexp_replace(regexp_replace(regexp_replace(lower(sourceipaddress),
+                     '\d{1,3}(\.\d{1,3}){3}$', '0:0'), '^::', '0::'), '::$', '::0')
+        END AS ipv6_text
+    FROM events
+),
+-- The '::' written out as the zero hextets it replaces: eight hextets less those present.
+ipv6_expanded AS (
+    SELECT
+        *,
+        CASE WHEN strpos(ipv6_text, '::') > 0
+            THEN replace(ipv6_text, '::', ':' || substr('0:0:0:0:0:0:0:0:', 1,
+                     2 * greatest(0, 8 - (length(ipv6_text) - length(replace(ipv6_text, ':', ''))))))
+            ELSE ipv6_text
+        END AS ipv6_hextets
+    FROM ipv6_source
+),
 seen AS (
     SELECT
         *,
         CASE
             WHEN regexp_like(sourceipaddress, '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')
                 THEN regexp_extract(sourceipaddress, '^([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})\.', 1) || '.0/24'
-            WHEN strpos(sourceipaddress, ':') > 0
-                THEN regexp_extract(lower(sourceipaddress), '^([0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4})', 1) || '::/48'
+            -- The /48 is named by its first three hextets without leading zeros: 2001:db8:0::/48.
+            WHEN regexp_like(ipv6_hextets, '^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){7}$')
+                THEN regexp_replace(regexp_extract(ipv6_hextets, '^([0-9a-f]+:[0-9a-f]+:[0-9a-f]+):', 1),
+                                    '(^|:)0+([0-9a-f])', '$1$2') || '::/48'
         END AS seen_value
-    FROM events
+    FROM ipv6_expanded
 ),
 activity AS (
     SELECT

@@ -15,7 +15,10 @@ hits AS (
       AND eventname LIKE 'AddPermission%'
       AND (json_extract_scalar(requestparameters, '$.principal') = '*'
            OR (regexp_like(coalesce(json_extract_scalar(requestparameters, '$.principal'), ''), '^(arn:aws[a-z-]*:iam::)?[0-9]{12}')
-               AND regexp_extract(json_extract_scalar(requestparameters, '$.principal'), '([0-9]{12})', 1) <> recipientaccountid))
+               AND regexp_extract(json_extract_scalar(requestparameters, '$.principal'), '([0-9]{12})', 1) <> recipientaccountid)
+           OR (regexp_like(coalesce(json_extract_scalar(requestparameters, '$.principal'), ''), '\.amazonaws\.com(\.cn)?$')
+               AND coalesce(json_extract_scalar(requestparameters, '$.sourceAccount'), '') = ''
+               AND coalesce(json_extract_scalar(requestparameters, '$.sourceArn'), '') = ''))
 )
 SELECT
     'lambda_resource_policy_backdoor' AS detection,
