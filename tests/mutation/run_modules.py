@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 
 from score import EXCLUDED_OPERATORS, ModuleScore, reset_survivors, summarise, write_module_report, write_score  # noqa: E402
 
+TRANSLATE_TESTS = ("tests/test_translate.py", "tests/test_translate_mutants.py", "tests/test_engine_sql.py")
 # module name -> (source file(s) under lib/trailbook, covering tests, timeout per test run in seconds)
 MODULES: dict[str, tuple[str, tuple[str, ...], int]] = {
     "params": ("params.py", ("tests/test_params.py",), 60),
@@ -40,10 +41,13 @@ MODULES: dict[str, tuple[str, tuple[str, ...], int]] = {
                                          "tests/test_store.py::test_duplicates_against_the_store",
                                          "tests/test_store.py::test_an_interrupted_ingest_leaves_nothing_readers_see",
                                          "tests/test_store.py::test_dedupe_does_not_depend_on_batch_boundaries"), 300),
-    "translate": ("translate", ("tests/test_translate.py", "tests/test_engine_sql.py"), 120),
     "reports_publish": ("reports/publish.py", ("tests/test_reports_publish.py",), 60),
     "reports_manifest": ("reports/manifest.py", ("tests/test_reports_publish.py",), 60),
-    "store_scan": ("store/scan.py", ("tests/test_store.py",), 300),  # not run yet: 234 mutants, ~69 s a test run
+    "store_scan": ("store/scan.py", ("tests/test_store_scan.py",), 60),
+    # translate/: a module per file, so each run fits a session (~770 mutants in all)
+    **{f"translate_{name}": (f"translate/{name}.py", TRANSLATE_TESTS, 60)
+       for name in ("casts", "common", "rewrite", "datetimes", "unnest", "anonymous", "inference",
+                    "macros", "scalars", "arrays")},
 }
 # What the copy needs to import trailbook and run the tests.
 COPY = ("lib", "tests", "queries", "notebooks", "pyproject.toml")

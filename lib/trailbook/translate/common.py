@@ -57,7 +57,8 @@ def json_path(node: exp.Expression, func: str) -> exp.Literal:
         elif isinstance(part, exp.JSONPathSubscript) and isinstance(part.this, int) and part.this >= 0:
             out += f"[{part.this}]"
         else:
-            inner = part.this if isinstance(part, exp.JSONPathSubscript) else part
+            # Name what is inside a subscript or key (`[*]`, `.*`, `[?(...)]`), else the part itself.
+            inner = part.this if isinstance(part.this, exp.JSONPathPart) else part
             kind = type(inner).__name__.removeprefix("JSONPath").lower() or "part"
             raise TranslationError(f"{func}: a JSON path {kind} is not supported; use only $, "
                                    ".key, [\"key\"] and [n]")
