@@ -29,7 +29,7 @@ SEED = 7
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}  # 10k: harness smoke tests only
 ORG_MANIFEST = "org_manifest.json"
-ORG_FORMAT = "trailbook-org/2"  # trailbook.demo.org's: a set made by another generator is made again
+ORG_FORMAT = "trailbook-org/3"  # trailbook.demo.org's: a set made by another generator is made again
 # label -> generate_org parameters
 ORG_SIZES = {
     "org-100k": {"events": 100_000, "accounts": 20, "days": 1},

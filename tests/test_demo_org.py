@@ -119,14 +119,15 @@ def test_the_cli_writes_it(tmp_path, capsys):
     assert main(["demo", "--org-shape", "0", "--out", str(tmp_path / "z")]) == 2
 
 
-def test_each_principal_calls_from_one_address_and_days_apart_share_no_event_id(small, tmp_path):
+def test_each_principal_calls_from_one_address_with_one_tool_and_days_apart_share_no_event_id(small, tmp_path):
     root, _ = small
-    addresses: dict[str, set[str]] = {}
+    addresses: dict[str, set[tuple[str, str]]] = {}
     for path in _files(root):
         for record in _records(path):
             if record["userIdentity"]["type"] != "AWSService":
-                addresses.setdefault(record["userIdentity"]["arn"], set()).add(record["sourceIPAddress"])
-    # 2 accounts x (4 roles + 3 users), each from its one home address.
+                addresses.setdefault(record["userIdentity"]["arn"], set()).add(
+                    (record["sourceIPAddress"], record["userAgent"]))
+    # 2 accounts x (4 roles + 3 users), each from its one home address with its one user agent.
     assert len(addresses) == 14 and all(len(seen) == 1 for seen in addresses.values())
     next_day = generate_org(tmp_path / "d", seed=7, events=3000, accounts=2, days=1, quiet_share=0.1,
                             start="2026-10-02")

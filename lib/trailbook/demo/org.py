@@ -17,8 +17,9 @@ follow from the parameters alone (`shape`); the seed decides only the content (i
 which call; a generation that starts on another day gets other ids). The records are ordinary
 CloudTrail management events: roles' sessions, a few IAM users with long-term keys, console
 sign-ins, read and write calls, so every detection has work.
-Each principal calls from one home address, as a quiet organization does: a background that
-tripped the two-network detections would make the benchmark measure thousands of false findings.
+Each principal calls from one home address with one tool (user agent), as a quiet organization
+does: a background that tripped the two-network or many-agent detections would make the benchmark
+measure thousands of false findings.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .window import iso
 
 SLOT = 5 * 60
 ORG_MANIFEST = "org_manifest.json"
-ORG_FORMAT = "trailbook-org/2"  # 2: each principal calls from one home address
+ORG_FORMAT = "trailbook-org/3"  # 2: one home address per principal; 3: and one tool (user agent)
 GZIP_LEVEL = 3
 # Home regions, in turn, for accounts' second busy region (us-east-1 is always busy).
 HOMES = ("us-west-2", "eu-west-1", "us-east-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
@@ -185,7 +186,8 @@ def _principals(account: str, rng: random.Random) -> dict[str, Any]:
                       "accessKeyId": ids.unique_id(rng, "AKIA"), "userName": name})
     ips = [f"198.51.100.{rng.randrange(1, 255)}", f"203.0.113.{rng.randrange(1, 255)}"]
     homes = {str(p["arn"]): ips[i % len(ips)] for i, p in enumerate([*roles, *users])}
-    return {"roles": roles, "users": users, "homes": homes}
+    tools = {str(p["arn"]): _AGENTS[i % len(_AGENTS)] for i, p in enumerate([*roles, *users])}
+    return {"roles": roles, "users": users, "homes": homes, "tools": tools}
 
 
 def _record(cell: Cell, t: int, people: dict[str, Any], rng: random.Random) -> dict:
@@ -201,7 +203,7 @@ def _record(cell: Cell, t: int, people: dict[str, Any], rng: random.Random) -> d
         else:
             identity = people["roles"][rng.randrange(len(people["roles"]))]
         ip = people["homes"][identity["arn"]]
-        agent = _AGENTS[rng.randrange(len(_AGENTS))]
+        agent = people["tools"][identity["arn"]]
     return {
         "eventVersion": "1.10", "userIdentity": identity, "eventTime": iso(t), "eventSource": source,
         "eventName": name, "awsRegion": region, "sourceIPAddress": ip, "userAgent": agent,
