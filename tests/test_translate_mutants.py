@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 from sqlglot import exp
 
-from trailbook.translate import TranslationError, common, install_macros, to_duckdb
+import test_translate
+from test_translate import run_scalar
+from trailbook.translate import TranslationError, common, to_duckdb
 
-
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    install_macros(connection)
-    yield connection
-    connection.close()
-
-
-def run_scalar(con, trino_expression: str):
-    rows = con.execute(to_duckdb(f"SELECT {trino_expression}")).fetchall()
-    assert len(rows) == 1 and len(rows[0]) == 1
-    return rows[0][0]
-
+con = test_translate.con  # test_translate's DuckDB connection with the macros (a fixture)
 
 # casts
 
