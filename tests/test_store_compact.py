@@ -374,3 +374,62 @@ def test_an_accounts_day_with_few_small_partitions_keeps_its_files(tmp_path, mon
         con.close()
     assert regions_on_file == regions  # none rolled up: each partition keeps its own files
     assert len(files_per_partition(target)) == len(counts)
+
+
+def _parts(target: Path) -> list[tuple[str, str, str]]:
+    con = store.connect(target, read_only=False)
+    try:
+        return con.execute("SELECT account, region, day FROM parts ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def _stored_counts(target: Path) -> Counter:
+    con = store.connect(target)
+    try:
+        return Counter({(a, r, d): n for a, r, d, n in con.execute(
+            "SELECT account_partition, region_partition, date_partition, count(*) FROM cloudtrail "
+            "GROUP BY ALL").fetchall()})
+    finally:
+        con.close()
+
+
+def test_an_ingest_writes_an_accounts_day_rolled_up_without_rewriting_it(tmp_path):
+    source, counts = _org_source(tmp_path / "org")
+    files = len(list(source.rglob("*.json.gz")))
+    target = tmp_path / "store"
+    report = store.ingest(source, target, progress=False, batch_files=files + 1)
+    # One batch: 2 accounts x 2 days, one file each, and nothing left for compaction to do.
+    assert report.parquet_files_written == 4
+    assert report.partitions_compacted == 0 and report.parquet_files_compacted == 0
+    assert {(a, r) for a, r, _ in _parts(target)} == {(a, "*") for a, _, _ in counts}
+    assert _stored_counts(target) == counts
+
+
+def test_a_day_split_between_batches_ends_in_one_rolled_up_file(tmp_path):
+    source, counts = _org_source(tmp_path / "org")
+    files = len(list(source.rglob("*.json.gz")))
+    target = tmp_path / "store"
+    report = store.ingest(source, target, progress=False, batch_files=files // 5)
+    assert report.events_loaded == 4000
+    days = sorted({(a, d) for a, _, d in counts})
+    assert _parts(target) == [(a, "*", d) for a, d in days]
+    assert _stored_counts(target) == counts
+
+
+def test_a_later_ingest_of_a_few_regions_joins_the_days_rolled_up_file(tmp_path):
+    source, counts = _org_source(tmp_path / "org")
+    late_regions = sorted({r for _, r, _ in counts})[:3]
+    late = tmp_path / "late"
+    for path in sorted(source.rglob("*.json.gz")):
+        if path.parts[-5] in late_regions:  # .../<region>/<yyyy>/<mm>/<dd>/<file>
+            moved = late / path.relative_to(source)
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(moved)
+    target = tmp_path / "store"
+    store.ingest(source, target, progress=False)
+    report = store.ingest(late, target, progress=False)
+    assert report.files_new > 0 and report.partitions_compacted == 4
+    days = sorted({(a, d) for a, _, d in counts})
+    assert _parts(target) == [(a, "*", d) for a, d in days]
+    assert _stored_counts(target) == counts

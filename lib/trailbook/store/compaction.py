@@ -132,9 +132,10 @@ def _crowded(con: duckdb.DuckDBPyConnection, min_files: int) -> list[_Crowded]:
 
 
 def _rollups(con: duckdb.DuckDBPyConnection, _: int) -> list[_Crowded]:
-    """Each account's day with at least ROLLUP_PARTITIONS small partitions: their files and the
-    day's rolled-up file (if any), in region order, to become one file. Partitions of an unknown
-    region or day stay apart."""
+    """Each account's day with at least ROLLUP_PARTITIONS small partitions, or with a rolled-up
+    file and any small partition (an ingest's batch can end in the middle of a day, see
+    `write.layout`): their files and the day's rolled-up file (if any), in region order, to become
+    one file. Partitions of an unknown region or day stay apart."""
     rows = con.execute(
         f"""WITH small AS (
               SELECT account, region, day FROM {book.PARTS_TABLE} WHERE region <> '' AND day <> ''
@@ -144,6 +145,7 @@ def _rollups(con: duckdb.DuckDBPyConnection, _: int) -> list[_Crowded]:
             FROM {book.PARTS_TABLE} p SEMI JOIN small s USING (account, region, day)
             GROUP BY p.account, p.day
             HAVING count(DISTINCT p.region) FILTER (WHERE p.region <> $rolled_up) >= $n
+                OR (bool_or(p.region = $rolled_up) AND bool_or(p.region <> $rolled_up))
             ORDER BY p.account, p.day""",
         {"rows": tuning.ROLLUP_ROWS, "rolled_up": book.ROLLED_UP, "n": tuning.ROLLUP_PARTITIONS}).fetchall()
     return [_Crowded(a, book.ROLLED_UP, d, list(paths), int(n or 0), lo, hi) for a, d, paths, n, lo, hi in rows]

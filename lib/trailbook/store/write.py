@@ -2,6 +2,12 @@
 
     <store>/cloudtrail/<account>/<region>/<yyyy>/<mm>/<dd>/<batch>-<n>.parquet
 
+An account's day with many small partitions in the batch (an organization trail's quiet regions)
+is written rolled up at once, as compaction would roll it up (``tuning.ROLLUP_PARTITIONS``): one
+file under ``<account>/_regions/<day>/``, in region order, recorded under region ``book.ROLLED_UP``.
+Writing a Parquet file costs milliseconds whatever it holds, so this spares a file per region and
+the roll-up's rewrite of them all.
+
 A file stays invisible to readers until its batch is committed in the bookkeeping database.
 """
 
@@ -15,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import tuning
-from .book import DATA_DIR
-from .scan import STORED, Output
+from .book import DATA_DIR, ROLLED_UP, ROLLED_UP_FOLDER
+from .scan import STORED, Output, Partition
 
 
 def _folder_name(value: str) -> str:
@@ -36,13 +42,38 @@ def parquet_options() -> dict:
             "write_statistics": tuning.STATISTICS_COLUMNS}
 
 
-def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
-    """One Parquet file per partition; what was written, for the commit."""
-    written = []
-    for number, (key, slices) in enumerate(sorted(output.groups.items())):
+def layout(sizes: dict[Partition, int]) -> dict[Partition, list[Partition]]:
+    """Each file to write, keyed by its partition, with the batch partitions it holds in order: a
+    partition alone, or an account's day of at least ROLLUP_PARTITIONS partitions of fewer than
+    ROLLUP_ROWS rows each under (account, ROLLED_UP, day). An unknown region or day stays apart,
+    as in `compaction`."""
+    small: dict[tuple[str, str], list[Partition]] = {}
+    for key, rows in sizes.items():
         account, region, day = key
-        table = pa.Table.from_batches(slices).select(STORED)
-        relative = partition_folder(account, region, day) / f"{batch_id}-{number}.parquet"
+        if region and day and region != ROLLED_UP and rows < tuning.ROLLUP_ROWS:
+            small.setdefault((account, day), []).append(key)
+    files: dict[Partition, list[Partition]] = {}
+    rolled = set()
+    for (account, day), keys in small.items():
+        if len(keys) >= tuning.ROLLUP_PARTITIONS:
+            files[(account, ROLLED_UP, day)] = sorted(keys)
+            rolled.update(keys)
+    for key in sizes:
+        if key not in rolled:
+            files[key] = [key]
+    return dict(sorted(files.items()))
+
+
+def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
+    """One Parquet file per partition, or per rolled-up day (`layout`); what was written, for
+    the commit."""
+    sizes = {key: sum(piece.num_rows for piece in pieces) for key, pieces in output.groups.items()}
+    written = []
+    for number, (key, members) in enumerate(layout(sizes).items()):
+        account, region, day = key
+        table = pa.Table.from_batches([piece for member in members for piece in output.groups[member]]).select(STORED)
+        folder = partition_folder(account, ROLLED_UP_FOLDER if region == ROLLED_UP else region, day)
+        relative = folder / f"{batch_id}-{number}.parquet"
         target = store_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, target, row_group_size=tuning.ROW_GROUP_ROWS, **parquet_options())
