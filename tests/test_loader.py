@@ -225,3 +225,34 @@ def test_discover_does_not_follow_symlinked_folders(tmp_path):
     (source / "again").symlink_to(source, target_is_directory=True)
     found = loader.discover(source)
     assert [p.name for p in found.files] == ["a.json"]
+
+
+# is_digest_path and path_partitions read each file's path as text (ingest asks three times per
+# file); for paths that are not in Path's normal form they must answer as Path's parts would.
+_DELIVERY = "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/10/01/111122223333_CloudTrail_eu-west-1_x.json.gz"
+_PARTITIONS = {"org": "o-abc123", "account": "111122223333", "region": "eu-west-1", "date": "2026/10/01"}
+
+
+@pytest.mark.parametrize("text", [
+    _DELIVERY, f"/data/{_DELIVERY}", f"./{_DELIVERY}", f"/data//{_DELIVERY}", f"/data/./{_DELIVERY}",
+    f"data/.//{_DELIVERY}",
+])
+def test_path_partitions_read_a_delivery_path_in_any_spelling(text):
+    assert loader.path_partitions(text) == _PARTITIONS
+    assert loader.path_partitions(Path(text)) == _PARTITIONS
+
+
+@pytest.mark.parametrize(("text", "digest"), [
+    ("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/10/01/111122223333_CloudTrail-Digest_eu-west-1_x.json.gz", True),
+    ("logs/CloudTrail-Digest/f.json.gz", True),
+    ("logs//CloudTrail-Digest/./f.json.gz", True),
+    ("logs/111122223333_CloudTrail-Digest_eu-west-1_x.json.gz", True),
+    ("CloudTrail-Digest", True),
+    ("logs/CloudTrail-Digest-old/f.json.gz", False),
+    ("logs/my-CloudTrail-Digest/f.json.gz", False),
+    ("logs/111122223333_CloudTrail-Digest_x/f.json.gz", False),  # the marker in a folder's name only
+    (_DELIVERY, False),
+])
+def test_a_digest_is_named_by_its_folder_or_its_file_name(text, digest):
+    assert loader.is_digest_path(text) is digest
+    assert loader.is_digest_path(Path(text)) is digest

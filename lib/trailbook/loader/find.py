@@ -117,15 +117,25 @@ def _walk(root: str, files: dict[str, None], ignored: dict[str, None], special: 
                 special[entry.path] = None
 
 
+def _posix(path: str | Path) -> str:
+    """``Path(path).as_posix()``, without building a Path for a string that is already in that
+    form: ingest asks this of every file, three times (a Path costs more than the question)."""
+    text = os.fspath(path)
+    if (os.sep != "/" or not text or "//" in text or "/./" in text or text.startswith("./")
+            or text.endswith(("/", "/.")) or text == "."):
+        return Path(text).as_posix()
+    return text
+
+
 def is_digest_path(path: str | Path) -> bool:
     """CloudTrail writes digests under .../CloudTrail-Digest/... as <acct>_CloudTrail-Digest_...."""
-    path = Path(path)
-    return "CloudTrail-Digest" in path.parts or "_CloudTrail-Digest_" in path.name
+    text = _posix(path)
+    return "/CloudTrail-Digest/" in f"/{text}/" or "_CloudTrail-Digest_" in text.rpartition("/")[2]
 
 
 def path_partitions(path: str | Path) -> dict[str, str | None]:
     """Org, account, region and 'yyyy/MM/dd' encoded in an S3 delivery path (None when absent)."""
-    text = Path(path).as_posix()
+    text = _posix(path)
 
     def first(pattern: re.Pattern) -> str | None:
         match = pattern.search(text)
