@@ -316,8 +316,9 @@ def test_an_accounts_day_of_many_small_partitions_is_rolled_up_into_one_file(tmp
         parts = con.execute("SELECT account, region, day FROM parts ORDER BY ALL").fetchall()
     finally:
         con.close()
-    # 2 accounts x 2 days, each one rolled-up file; no other file is left.
-    assert [(a, r) for a, r, _ in parts] == [(a, "*") for a in sorted({k[0] for k in counts}) for _ in range(2)]
+    # 2 accounts x 2 days, each rolled up (in one file per batch that held part of it); no region's
+    # own partition is left.
+    assert set(parts) == {(a, "*", d) for a, _, d in counts}
     assert sorted({d for _, _, d in parts}) == ["2026/10/01", "2026/10/02"]
     assert len({p.parent for p in parquet_on_disk(target)}) == 4
     assert parquet_on_disk(target) == {p.resolve() for p in store.data_files(target)}
@@ -406,18 +407,21 @@ def test_an_ingest_writes_an_accounts_day_rolled_up_without_rewriting_it(tmp_pat
     assert _stored_counts(target) == counts
 
 
-def test_a_day_split_between_batches_ends_in_one_rolled_up_file(tmp_path):
+def test_a_day_split_between_batches_stays_rolled_up_and_is_not_rewritten(tmp_path):
     source, counts = _org_source(tmp_path / "org")
     files = len(list(source.rglob("*.json.gz")))
     target = tmp_path / "store"
     report = store.ingest(source, target, progress=False, batch_files=files // 5)
-    assert report.events_loaded == 4000
-    days = sorted({(a, d) for a, _, d in counts})
-    assert _parts(target) == [(a, "*", d) for a, d in days]
+    assert report.events_loaded == 4000 and report.partitions_compacted == 0
+    # Five batches over 2 accounts x 2 days: each day's regions cut into at most five pieces, and
+    # a piece after the first rolled-up one joins its partition however few regions it holds.
+    parts = _parts(target)
+    assert {(a, r, d) for a, r, d in parts} == {(a, "*", d) for a, _, d in counts}
+    assert len(parts) > 4
     assert _stored_counts(target) == counts
 
 
-def test_a_later_ingest_of_a_few_regions_joins_the_days_rolled_up_file(tmp_path):
+def test_a_later_ingest_of_a_few_regions_joins_the_days_rolled_up_partition(tmp_path):
     source, counts = _org_source(tmp_path / "org")
     late_regions = sorted({r for _, r, _ in counts})[:3]
     late = tmp_path / "late"
@@ -428,8 +432,34 @@ def test_a_later_ingest_of_a_few_regions_joins_the_days_rolled_up_file(tmp_path)
             path.rename(moved)
     target = tmp_path / "store"
     store.ingest(source, target, progress=False)
+    before = Counter(_parts(target))
     report = store.ingest(late, target, progress=False)
-    assert report.files_new > 0 and report.partitions_compacted == 4
+    # Each of the 4 days gets one more rolled-up file; nothing is rewritten.
+    assert report.files_new > 0 and report.parquet_files_written == 4 and report.partitions_compacted == 0
+    assert Counter(_parts(target)) - before == Counter({(a, "*", d): 1 for a, _, d in counts})
+    assert set(before) == {(a, "*", d) for a, _, d in counts}
+    assert _stored_counts(target) == counts
+
+
+def test_compaction_folds_small_partitions_of_a_rolled_up_day_into_it(tmp_path, monkeypatch):
+    """A store where a rolled-up day also has a few small region partitions (as a trailbook that
+    wrote each partition apart left it): the next compaction makes the day one file."""
+    from trailbook.store import write
+
+    source, counts = _org_source(tmp_path / "org")
+    late_regions = sorted({r for _, r, _ in counts})[:3]
+    late = tmp_path / "late"
+    for path in sorted(source.rglob("*.json.gz")):
+        if path.parts[-5] in late_regions:
+            moved = late / path.relative_to(source)
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(moved)
+    target = tmp_path / "store"
+    store.ingest(source, target, progress=False)
+    monkeypatch.setattr(write, "layout", lambda sizes, rolled_days=(): {key: [key] for key in sorted(sizes)})
+    report = store.ingest(late, target, progress=False)
+    # 4 days x 3 regions written apart, then each day's 3 folded into its rolled-up file.
+    assert report.parquet_files_written == 12 and report.partitions_compacted == 4
     days = sorted({(a, d) for a, _, d in counts})
     assert _parts(target) == [(a, "*", d) for a, d in days]
     assert _stored_counts(target) == counts

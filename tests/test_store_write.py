@@ -58,3 +58,14 @@ def test_an_unknown_region_or_day_stays_apart():
     assert layout(sizes) == {("111111111111", "", DAY): [("111111111111", "", DAY)],
                              ("111111111111", "*", DAY): rolled,
                              ("111111111111", "eu-north-1", ""): [("111111111111", "eu-north-1", "")]}
+
+
+def test_a_day_with_a_rolled_up_file_takes_any_small_partition_of_that_day():
+    sizes = {("111111111111", "us-east-1", DAY): 5, ("111111111111", "eu-west-1", DAY): 99,
+             ("111111111111", "us-west-2", DAY): 100, ("222222222222", "us-east-1", DAY): 5,
+             ("111111111111", "us-east-1", "2026/10/02"): 5}
+    assert layout(sizes, {("111111111111", DAY)}) == {
+        ("111111111111", "*", DAY): [("111111111111", "eu-west-1", DAY), ("111111111111", "us-east-1", DAY)],
+        ("111111111111", "us-west-2", DAY): [("111111111111", "us-west-2", DAY)],
+        ("222222222222", "us-east-1", DAY): [("222222222222", "us-east-1", DAY)],
+        ("111111111111", "us-east-1", "2026/10/02"): [("111111111111", "us-east-1", "2026/10/02")]}

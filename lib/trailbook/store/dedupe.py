@@ -40,6 +40,10 @@ class Parts:
         for part in written:
             self.by_key.setdefault((part["account"], part["region"], part["day"]), []).append(part["path"])
 
+    def rolled_days(self) -> set[tuple[str, str]]:
+        """(account, day) of every day with a rolled-up file: its small partitions join it."""
+        return {(account, day) for account, region, day in self.by_key if region == book.ROLLED_UP}
+
     def remove_uncommitted(self) -> None:
         """Delete Parquet files an interrupted ingest wrote but never committed."""
         committed = {p for paths in self.by_key.values() for p in paths} | self.retired

@@ -158,7 +158,7 @@ class _Pipeline:
                     last_commit = time.monotonic()
             dedupe(self.con, output, self.stored)
             pending = (batch, output, self.writer.submit(write.write_parts, output, self.store_dir,
-                                                         works[number].batch_id))
+                                                         works[number].batch_id, self.stored.rolled_days()))
         if pending:
             finished.append(self._finish(*pending))
         commit(self.store_dir, finished, self.report)

@@ -6,7 +6,8 @@ An account's day with many small partitions in the batch (an organization trail'
 is written rolled up at once, as compaction would roll it up (``tuning.ROLLUP_PARTITIONS``): one
 file under ``<account>/_regions/<day>/``, in region order, recorded under region ``book.ROLLED_UP``.
 Writing a Parquet file costs milliseconds whatever it holds, so this spares a file per region and
-the roll-up's rewrite of them all.
+the roll-up's rewrite of them all. Once a day has a rolled-up file, its later small partitions (the
+rest of a day a batch ended in, files delivered late) are written as another file beside it.
 
 A file stays invisible to readers until its batch is committed in the bookkeeping database.
 """
@@ -14,6 +15,7 @@ A file stays invisible to readers until its batch is committed in the bookkeepin
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,11 +44,13 @@ def parquet_options() -> dict:
             "write_statistics": tuning.STATISTICS_COLUMNS}
 
 
-def layout(sizes: dict[Partition, int]) -> dict[Partition, list[Partition]]:
+def layout(sizes: dict[Partition, int],
+           rolled_days: Collection[tuple[str, str]] = ()) -> dict[Partition, list[Partition]]:
     """Each file to write, keyed by its partition, with the batch partitions it holds in order: a
-    partition alone, or an account's day of at least ROLLUP_PARTITIONS partitions of fewer than
-    ROLLUP_ROWS rows each under (account, ROLLED_UP, day). An unknown region or day stays apart,
-    as in `compaction`."""
+    partition alone, or the small partitions (fewer than ROLLUP_ROWS rows) of an account's day
+    under (account, ROLLED_UP, day) when there are at least ROLLUP_PARTITIONS of them or the day
+    already has a rolled-up file (``rolled_days``: (account, day); a batch that ends mid-day, or
+    files delivered late). An unknown region or day stays apart, as in `compaction`."""
     small: dict[tuple[str, str], list[Partition]] = {}
     for key, rows in sizes.items():
         account, region, day = key
@@ -55,7 +59,7 @@ def layout(sizes: dict[Partition, int]) -> dict[Partition, list[Partition]]:
     files: dict[Partition, list[Partition]] = {}
     rolled = set()
     for (account, day), keys in small.items():
-        if len(keys) >= tuning.ROLLUP_PARTITIONS:
+        if len(keys) >= tuning.ROLLUP_PARTITIONS or (account, day) in rolled_days:
             files[(account, ROLLED_UP, day)] = sorted(keys)
             rolled.update(keys)
     for key in sizes:
@@ -64,12 +68,13 @@ def layout(sizes: dict[Partition, int]) -> dict[Partition, list[Partition]]:
     return dict(sorted(files.items()))
 
 
-def write_parts(output: Output, store_dir: Path, batch_id: str) -> list[dict]:
+def write_parts(output: Output, store_dir: Path, batch_id: str,
+                rolled_days: Collection[tuple[str, str]] = ()) -> list[dict]:
     """One Parquet file per partition, or per rolled-up day (`layout`); what was written, for
     the commit."""
     sizes = {key: sum(piece.num_rows for piece in pieces) for key, pieces in output.groups.items()}
     written = []
-    for number, (key, members) in enumerate(layout(sizes).items()):
+    for number, (key, members) in enumerate(layout(sizes, rolled_days).items()):
         account, region, day = key
         table = pa.Table.from_batches([piece for member in members for piece in output.groups[member]]).select(STORED)
         folder = partition_folder(account, ROLLED_UP_FOLDER if region == ROLLED_UP else region, day)
