@@ -6,13 +6,15 @@ hand, or the rejection the module docstring promises; never DuckDB's output.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import duckdb
 import pytest
 from sqlglot import exp
 
 import test_translate
 from test_translate import run_scalar
-from trailbook.translate import TranslationError, common, to_duckdb
+from trailbook.translate import TranslationError, common, scalars, to_duckdb
 
 con = test_translate.con  # test_translate's DuckDB connection with the macros (a fixture)
 
@@ -208,3 +210,134 @@ def test_unnest_columns_are_reachable_through_the_table_alias(con):
 def test_unnest_alias_lists_that_do_not_fit_are_refused(sql, message):
     with pytest.raises(TranslationError, match=message):
         to_duckdb(sql)
+
+
+# scalars: regexes (JoniRegexpFunctions: regexp_extract(s, p) is group 0; in a replacement `$n` is group n,
+# `\x` is the character x, and a `$` or `\` that ends it is an "Illegal replacement sequence")
+
+
+def test_regexp_extract_without_a_group_gives_the_whole_match(con):
+    assert run_scalar(con, "regexp_extract('user/alice', 'user/(.*)')") == "user/alice"
+
+
+def test_regexp_extract_node_without_a_group_gives_the_whole_match(con):
+    # sqlglot fills in group 0 when parsing; a node built without one must mean the same.
+    node = exp.RegexpExtract(this=exp.Literal.string("user/alice"), expression=exp.Literal.string("user/(.*)"))
+    sql = exp.select(scalars._regexp_extract(node, {})).sql("duckdb")
+    assert con.execute(sql).fetchall() == [("user/alice",)]
+
+
+def test_regexp_extract_takes_at_most_a_group():
+    # Trino has only regexp_extract(s, p) and regexp_extract(s, p, group); sqlglot keeps a 4th argument.
+    with pytest.raises(TranslationError, match="regexp_extract with parameters"):
+        to_duckdb("SELECT regexp_extract('abc', 'b', 0, 1)")
+
+
+def test_regexp_replace_with_a_position_is_refused():
+    # sqlglot's Trino parser never sets these; the guard is for a sqlglot that does (it must not drop them).
+    node = exp.RegexpReplace(this=exp.Literal.string("abc"), expression=exp.Literal.string("b"),
+                             replacement=exp.Literal.string("x"), position=exp.Literal.number(2))
+    with pytest.raises(TranslationError, match="regexp_replace with position"):
+        scalars._regexp_replace(node, {})
+
+
+@pytest.mark.parametrize("pattern, replacement, text", [
+    ("user/(.*)", "$1", "alice"),  # a group reference first and last
+    ("user/(.*)", "name=$1", "name=alice"),  # letters, then a reference at an odd place, last
+    ("alice", "#", "user/#"),  # characters that sort before `$` are plain text
+    ("alice", "x\\$y", "user/x$y"),  # an escape past the first character, then more text
+    ("alice", "\\a=\\\\", "user/a=\\"),  # an escaped letter is the letter; an escaped backslash a backslash
+], ids=["group-only", "text-then-group", "hash", "escaped-dollar", "escaped-letter"])
+def test_regexp_replace_replacement_syntax(con, pattern, replacement, text):
+    assert run_scalar(con, f"regexp_replace('user/alice', '{pattern}', '{replacement}')") == text
+
+
+@pytest.mark.parametrize("replacement, message", [("x$", r"only \$0-\$9"), ("x\\", "ends with a backslash"),
+                                                  ("\\", "ends with a backslash")],
+                         ids=["dollar", "backslash", "lone-backslash"])
+def test_a_replacement_ending_in_a_dollar_or_a_backslash_is_refused(replacement, message):
+    with pytest.raises(TranslationError, match=message):
+        to_duckdb(f"SELECT regexp_replace('a', 'a', '{replacement}')")
+
+
+# scalars: format() (Trino's format is java.util.Formatter: `%%` is a percent sign, `%n$` takes argument n
+# without moving the ordinary index, arguments no conversion names are ignored, `%x` is hexadecimal)
+
+
+@pytest.mark.parametrize("expression, text", [
+    ("format('100%% %s', 'x')", "100% x"),
+    ("format('%% %s', NULL)", "% null"),  # a %s after %% still prints NULL as 'null'
+    ("format('%2$s-%1$s', 'a', NULL)", "null-a"),
+    ("format('%2$s %1$d', 5, 'x')", "x 5"),
+    ("format('%s-%s-%d', 'a', 'b', 3)", "a-b-3"),
+    ("format('%s', 'a', 'b')", "a"),
+    ("format('%x', 255)", "ff"),
+], ids=["percent", "percent-then-null", "explicit-index-null", "explicit-index-kinds", "third-argument",
+        "extra-argument", "hexadecimal"])
+def test_format_conversions(con, expression, text):
+    assert run_scalar(con, expression) == text
+
+
+@pytest.mark.parametrize("sql, message", [
+    # Trino fails with MissingFormatArgumentException; the translation must not run it.
+    ("SELECT format('%s %s', 'a')", "needs more arguments"),
+    ("SELECT format('%3$s', 'a')", "needs more arguments"),
+    # One argument printed as text and as a number cannot be given to printf both ways.
+    ("SELECT format('%1$s %1$d', 5)", "uses argument 1 as text and as a number"),
+    ("SELECT format('%1$d %1$s', 5)", "uses argument 1 as text and as a number"),
+    ("SELECT format('%s %s %2$d', 'a', 5)", "uses argument 2 as text and as a number"),
+    ("SELECT format('%,d', 1000)", "format specifier '%,d' has no printf equivalent"),
+])
+def test_format_refusals_name_the_problem(sql, message):
+    with pytest.raises(TranslationError, match=re.escape(message)):
+        to_duckdb(sql)
+
+
+# inference: typing is best effort, so a failure inside sqlglot leaves nodes untyped; it never escapes
+
+
+def test_a_column_the_schema_does_not_know_leaves_its_division_refused():
+    # sqlglot's qualify raises "Unknown column" for a table-qualified name the schema lacks.
+    with pytest.raises(TranslationError, match="cannot tell whether this is integer division"):
+        to_duckdb("SELECT c.notacolumn / 60 FROM cloudtrail c")
+    assert to_duckdb("SELECT CAST(c.notacolumn AS VARCHAR) FROM cloudtrail c")
+
+
+def test_a_duckdb_type_sqlglot_cannot_read_leaves_the_query_untyped():
+    # sqlglot's Athena type parser does not know DuckDB's TIMESTAMP_NS: annotate_types raises on it.
+    tables = {"t": {"n": "INTEGER", "ts": "TIMESTAMP_NS"}}
+    with pytest.raises(TranslationError, match="cannot tell whether this is integer division"):
+        to_duckdb("SELECT n / 2, ts FROM t", tables=tables)
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE t AS SELECT 7 AS n, TIMESTAMP_NS '2024-01-01 10:00:00' AS ts")
+        rows = connection.execute(to_duckdb("SELECT CAST(n AS VARCHAR), ts FROM t", tables=tables)).fetchall()
+    assert rows == [("7", dt.datetime(2024, 1, 1, 10))]
+
+
+# arrays
+
+
+@pytest.mark.parametrize("sql, message", [
+    # Trino's slice is slice(array, start, length) only.
+    ("SELECT slice(ARRAY[1, 2], 1)", "slice needs"),
+    # array_intersect(array(array(T))) is Trino's one-argument form; no three-argument form exists.
+    ("SELECT array_intersect(ARRAY[ARRAY[1, 2], ARRAY[2, 3]])", "takes two arrays"),
+    ("SELECT array_intersect(ARRAY[1], ARRAY[1], ARRAY[1])", "takes two arrays"),
+    # reduce's output function takes the state alone; only the identity s -> s has a DuckDB form.
+    ("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, (s, t) -> s)", "output function"),
+    ("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s)", "output function"),
+    ("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> a)", "output function"),
+    ("SELECT reduce(ARRAY[1, 2], 0, (s, x) -> s + x, s -> t)", "output function"),
+], ids=["slice-two-arguments", "array_intersect-one-argument", "array_intersect-three-arguments",
+        "reduce-finish-two-parameters", "reduce-finish-not-a-lambda", "reduce-finish-other-name-before",
+        "reduce-finish-other-name-after"])
+def test_array_functions_without_a_faithful_form_are_refused(sql, message):
+    with pytest.raises(TranslationError, match=message):
+        to_duckdb(sql)
+
+
+def test_cardinality_of_an_array_of_unknown_type(con):
+    # A table the schema does not know: the operand stays untyped and is taken for an array.
+    con.execute("CREATE OR REPLACE TEMP TABLE tagged AS SELECT ['a', 'b'] AS tags")
+    rows = con.execute(to_duckdb("SELECT cardinality(tags) FROM tagged", tables={})).fetchall()
+    assert rows == [(2,)]
