@@ -190,6 +190,9 @@ BATTERY = [
     pytest.param("element_at(ARRAY[1, 2, 3], 5)", None, id="element_at-out-of-range"),
     pytest.param("element_at(ARRAY[1, 2, 3], -1)", 3, id="element_at-negative"),
     pytest.param("element_at(ARRAY[10, 20, 30], 1)", 10, id="element_at-one-based"),
+    # Trino's [] operator: "indexed starting from one".
+    pytest.param("ARRAY[10, 20, 30][1]", 10, id="subscript-one-based"),
+    pytest.param("ARRAY[10, 20, 30][3]", 30, id="subscript-last"),
     pytest.param("element_at(MAP(ARRAY['a'], ARRAY[1]), 'a')", 1, id="element_at-map"),
     pytest.param("element_at(MAP(ARRAY['a'], ARRAY[1]), 'z')", None, id="element_at-map-missing"),
     pytest.param("array_join(ARRAY['a', NULL, 'b'], ',')", "a,b", id="array_join-skips-null"),
@@ -309,6 +312,9 @@ REJECTED = [
     pytest.param("SELECT CAST(TRY_CAST('1.2.3.4' AS IPADDRESS) AS VARCHAR)", "IPADDRESS",
                  id="ipaddress-outside-contains"),
     pytest.param("SELECT element_at(ARRAY[1], 0)", "start at 1", id="element_at-zero"),
+    # Trino: a[0] fails ("SQL array indices start at 1"), and so does a negative subscript.
+    pytest.param("SELECT ARRAY[10, 20][0]", "start at 1", id="subscript-zero"),
+    pytest.param("SELECT ARRAY[10, 20][-1]", "cannot be negative", id="subscript-negative"),
     pytest.param("SELECT map_agg(k, v) FROM (VALUES ('a', 1)) AS t(k, v)", "map_agg", id="unknown-function"),
     pytest.param("SELECT max_by(x, y, 2) FROM (VALUES (1, 2)) AS t(x, y)", "count", id="max_by-n"),
     pytest.param("SELECT reduce(ARRAY[1], 0, (s, x) -> s + x, s -> s * 2)", "output function",

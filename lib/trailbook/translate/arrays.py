@@ -108,9 +108,23 @@ def _reduce(node: exp.Reduce, types: dict) -> None:
 
 
 def _bracket(node: exp.Bracket, types: dict) -> None:
-    index = node.expressions[0] if node.expressions else None
-    if isinstance(index, exp.Literal) and not index.is_string and index.this == "0":
+    """Trino refuses a[0] and a negative subscript, and element_at(a, 0); element_at(a, -n) counts
+    from the end, as DuckDB's a[-n] does. sqlglot keeps a subscript's index 0-based (it subtracts
+    Trino's offset of 1) and element_at's as written (``offset`` set)."""
+    index = node.expressions[0] if len(node.expressions) == 1 else None
+    negative = isinstance(index, exp.Neg)
+    literal = index.this if isinstance(index, exp.Neg) else index
+    if not isinstance(literal, exp.Literal) or literal.is_string or not literal.this.isdigit():
+        return None
+    if node.this.is_type(exp.DataType.Type.MAP):
+        return None  # a map's key, not a position
+    value = -int(literal.this) if negative else int(literal.this)
+    element_at = bool(node.args.get("offset"))
+    position = value if element_at else value + 1
+    if position == 0:
         raise TranslationError(f"array indices start at 1: {node.sql('trino')}")
+    if position < 0 and not element_at:
+        raise TranslationError(f"an array subscript cannot be negative: {node.sql('trino')}")
     return None
 
 
