@@ -3,9 +3,12 @@
 -- kind: detection
 -- description: >
 --   CreateLoginProfile or UpdateLoginProfile where the caller is not the user whose console password
---   is set (requestParameters.userName differs from the caller's user or session name). Setting
---   someone else's password gives the caller a console sign-in as that user: a persistence and
---   privilege-escalation path (Stratus iam-create-user-login-profile, iam-update-user-login-profile).
+--   is set: a password counts as changed by another when requestParameters.userName names a user
+--   (without it the call sets the caller's own, e.g. root's recovery in an AssumeRoot session) and
+--   the caller is the root user (never an IAM user, even one named root) or its user or session name
+--   differs from that userName.
+--   Setting someone else's password gives the caller a console sign-in as that user: a persistence
+--   and privilege-escalation path (Stratus iam-create-user-login-profile, iam-update-user-login-profile).
 --   An admin reset that forces a new password at next sign-in (passwordResetRequired) is low;
 --   failed calls are low too but still listed, as they show intent.
 -- severity: medium
@@ -34,9 +37,9 @@ changes AS (
         {{ actor_arn }} AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.userName') AS target_user,
-        CASE WHEN useridentity.type = 'Root' THEN 'root'
-             ELSE coalesce(regexp_extract(useridentity.arn, '[^/]+$'), useridentity.username)
-        END AS actor_name,
+        useridentity.type AS actor_type,
+        -- The ARN's last name: the user, the session, or `root` for the root user.
+        coalesce(regexp_extract(useridentity.arn, '[^/:]+$'), useridentity.username) AS actor_name,
         lower(coalesce(json_extract_scalar(requestparameters, '$.passwordResetRequired'), 'false')) = 'true' AS reset_required
     FROM events
     WHERE eventsource = 'iam.amazonaws.com'
@@ -62,6 +65,8 @@ SELECT
     count_if(errorcode IS NOT NULL) AS failed_calls
 FROM changes
 WHERE target_user IS NOT NULL
-  AND coalesce(actor_name, '') <> target_user
+  -- Root by identity, not name: root is no IAM user, so its call is never on its own login
+  -- profile, even for an IAM user named root (IAM's user-name pattern admits it).
+  AND (actor_type = 'Root' OR coalesce(actor_name, '') <> target_user)
 GROUP BY recipientaccountid, principal_arn, sourceipaddress, target_user
 ORDER BY first_seen

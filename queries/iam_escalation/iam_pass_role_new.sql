@@ -5,11 +5,15 @@
 --   iam:PassRole is not logged as an event of its own; it shows in the calls that hand a role to a
 --   service: RunInstances / AssociateIamInstanceProfile (instance profile), Lambda CreateFunction /
 --   UpdateFunctionConfiguration (role), CloudFormation CreateStack / UpdateStack (roleARN), Glue,
---   SageMaker (notebook instances, training and processing jobs, pipelines: RoleArn), ECS, CodeBuild
---   and Data Pipeline calls with a role ARN. Passing a powerful role to new compute is the most common
---   IAM privilege escalation. Reported when the (principal, role) pair was not seen between
---   baseline_start and start, and always when a call was denied for iam:PassRole. A finding with a
---   call denied for iam:PassRole is high; a new pair alone, medium.
+--   SageMaker (notebook instances, training and processing jobs, pipelines: RoleArn), ECS, CodeBuild,
+--   and Elastic Transcoder CreatePipeline / UpdatePipeline (Role). A call made by a principal itself
+--   (not invoked by an AWS service) counts as passing a role when it is one of these calls and its
+--   request names a role or instance profile, or when it was denied for iam:PassRole (the role read
+--   from the error message). Data Pipeline is not read: its CreatePipeline takes no role, and its
+--   roles are fields of PutPipelineDefinition's pipeline objects. Passing a powerful role to new
+--   compute is the most common IAM privilege escalation. Reported when the (principal, role) pair
+--   was not seen between baseline_start and start, and always when a call was denied for
+--   iam:PassRole. A finding with a call denied for iam:PassRole is high; a new pair alone, medium.
 -- severity: medium
 -- mitre: [T1098, T1548]
 -- engines: [local, athena, lake]
@@ -63,7 +67,8 @@ passes AS (
         OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob', 'CreatePipeline'))
         OR (eventsource = 'ecs.amazonaws.com' AND eventname = 'RegisterTaskDefinition')
         OR (eventsource = 'codebuild.amazonaws.com' AND eventname IN ('CreateProject', 'UpdateProject'))
-        OR (eventsource = 'datapipeline.amazonaws.com' AND eventname = 'CreatePipeline')
+        -- The API's Role field, read as `role` (CloudTrail's camelCase of request fields).
+        OR (eventsource = 'elastictranscoder.amazonaws.com' AND eventname IN ('CreatePipeline', 'UpdatePipeline'))
         OR coalesce(errormessage, '') LIKE '%iam:PassRole%'
       )
 ),

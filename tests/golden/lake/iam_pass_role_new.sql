@@ -33,7 +33,8 @@ passes AS (
         OR (eventsource = 'sagemaker.amazonaws.com' AND eventname IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob', 'CreatePipeline'))
         OR (eventsource = 'ecs.amazonaws.com' AND eventname = 'RegisterTaskDefinition')
         OR (eventsource = 'codebuild.amazonaws.com' AND eventname IN ('CreateProject', 'UpdateProject'))
-        OR (eventsource = 'datapipeline.amazonaws.com' AND eventname = 'CreatePipeline')
+        -- The API's Role field, read as `role` (CloudTrail's camelCase of request fields).
+        OR (eventsource = 'elastictranscoder.amazonaws.com' AND eventname IN ('CreatePipeline', 'UpdatePipeline'))
         OR coalesce(errormessage, '') LIKE '%iam:PassRole%'
       )
 ),

@@ -7,9 +7,9 @@ changes AS (
         coalesce(useridentity.arn, useridentity.sessioncontext.sessionissuer.arn, CASE WHEN useridentity.type = 'Root' THEN 'arn:aws:iam::' || recipientaccountid || ':root' END, useridentity.invokedby) AS principal_arn,
         useridentity.accesskeyid AS access_key_id,
         json_extract_scalar(requestparameters, '$.userName') AS target_user,
-        CASE WHEN useridentity.type = 'Root' THEN 'root'
-             ELSE coalesce(regexp_extract(useridentity.arn, '[^/]+$'), useridentity.username)
-        END AS actor_name,
+        useridentity.type AS actor_type,
+        -- The ARN's last name: the user, the session, or `root` for the root user.
+        coalesce(regexp_extract(useridentity.arn, '[^/:]+$'), useridentity.username) AS actor_name,
         lower(coalesce(json_extract_scalar(requestparameters, '$.passwordResetRequired'), 'false')) = 'true' AS reset_required
     FROM events
     WHERE eventsource = 'iam.amazonaws.com'
@@ -35,6 +35,8 @@ SELECT
     count_if(errorcode IS NOT NULL) AS failed_calls
 FROM changes
 WHERE target_user IS NOT NULL
-  AND coalesce(actor_name, '') <> target_user
+  -- Root by identity, not name: root is no IAM user, so its call is never on its own login
+  -- profile, even for an IAM user named root (IAM's user-name pattern admits it).
+  AND (actor_type = 'Root' OR coalesce(actor_name, '') <> target_user)
 GROUP BY recipientaccountid, principal_arn, sourceipaddress, target_user
 ORDER BY first_seen
