@@ -9,7 +9,7 @@ import gzip
 import json
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -256,3 +256,16 @@ def test_path_partitions_read_a_delivery_path_in_any_spelling(text):
 def test_a_digest_is_named_by_its_folder_or_its_file_name(text, digest):
     assert loader.is_digest_path(text) is digest
     assert loader.is_digest_path(Path(text)) is digest
+
+
+def test_files_are_found_in_path_order_by_component(tmp_path):
+    """The source order (the first copy of a repeated event stays) is PurePosixPath's order, by
+    component: `a/b` before `a-b` and `a.b` although '/' sorts after '-' and '.' as text."""
+    names = ["a/b/z.json", "a-b/x.json", "a.b/y.json", "a/b-c/w.json", "a/b/c/v.json", "a/bb.json", "a0.json",
+             "a/b.json", "ab/u.json"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('{"Records": []}')
+    expected = [str(tmp_path / name) for name in sorted(names, key=PurePosixPath)]
+    assert expected[:3] == [str(tmp_path / n) for n in ("a/b/c/v.json", "a/b/z.json", "a/b-c/w.json")]
+    assert [str(f) for f in loader.discover(tmp_path).files] == expected

@@ -68,9 +68,12 @@ def walk(source: Source) -> Walked:
                   sorted(special, key=_path_order))
 
 
-def _path_order(path: str) -> list[str]:
-    """Sort key giving PurePosixPath's order (by component), which fixes the source order."""
-    return path.split("/")
+def _path_order(path: str) -> str:
+    """Sort key giving PurePosixPath's order (by component), which fixes the source order: the
+    separator made the lowest character, so a component sorts before any longer one it begins.
+    One string per path, not a list of its parts: an organization's ten days are ~900,000 paths,
+    and lists of parts took 1.1 GB."""
+    return path.replace("/", "\0")
 
 
 def _expand(text: str) -> list[Path]:
