@@ -8,6 +8,7 @@ source order (file, then place in the file) stays; stored files count as earlier
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from trailbook import store
 
@@ -155,3 +156,45 @@ def test_a_repeat_in_the_33rd_file_of_a_batch_drops_only_itself(tmp_path):
     report = ingest(deliver(tmp_path / "src", files), tmp_path)
     assert (report.events_read, report.events_loaded, report.duplicates_removed) == (34, 33, 1)
     assert ("g1", "first") in stored(tmp_path) and ("h01", "x") in stored(tmp_path)
+
+
+def test_a_rolled_up_file_of_this_ingest_is_read_only_for_its_own_regions(tmp_path):
+    """Each batch of a long ingest writes a rolled-up file for each account's day it touches; a
+    later batch reads one only for a region it holds. A file an earlier ingest rolled up may hold
+    any region of its day, so it is always read."""
+    from trailbook.store.dedupe import Parts
+
+    parts = Parts.__new__(Parts)
+    parts.store_dir = tmp_path
+    parts.by_key = {("111111111111", "*", "2026/10/01"): ["old.parquet"],
+                    ("111111111111", "eu-west-1", "2026/10/01"): ["eu.parquet"]}
+    parts.rolled_regions = {}
+    parts.add([{"path": "new.parquet", "account": "111111111111", "region": "*", "day": "2026/10/01",
+                "regions": ["eu-west-1", "us-east-1"]}])
+    def read_for(region: str) -> list[str]:
+        return sorted(path.name for path in map(Path, parts.absolute([("111111111111", region, "2026/10/01")])))
+    assert read_for("us-east-1") == ["new.parquet", "old.parquet"]
+    assert read_for("eu-west-1") == ["eu.parquet", "new.parquet", "old.parquet"]
+    assert read_for("ap-south-1") == ["old.parquet"]
+    assert parts.absolute([("111111111111", "us-east-1", "2026/10/02")]) == []
+
+
+def test_a_repeat_across_batches_in_a_rolled_up_day_is_dropped(tmp_path):
+    """An organization's day (every partition small, so written rolled up) with one file delivered
+    again at the end of the source: a later batch than the original's; its events are dropped."""
+    import gzip
+    import shutil
+
+    from trailbook.demo import generate_org
+
+    root = tmp_path / "org"
+    generate_org(root, seed=5, events=2000, accounts=1, days=1)
+    files = sorted((root / "cloudtrail").rglob("*.json.gz"))
+    original = files[len(files) // 3]
+    copy = root / "cloudtrail" / "AWSLogs" / "zz-again" / original.relative_to(root / "cloudtrail" / "AWSLogs")
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(original, copy)
+    again = len(json.loads(gzip.decompress(original.read_bytes()))["Records"])
+    report = store.ingest(root / "cloudtrail", tmp_path / "store", progress=False, batch_files=len(files) // 4)
+    assert report.events_read == 2000 + again and report.duplicates_removed == again > 0
+    assert report.events_loaded == 2000

@@ -29,6 +29,9 @@ class Parts:
     def __init__(self, con: duckdb.DuckDBPyConnection, store_dir: Path):
         self.store_dir = store_dir
         self.by_key: dict[Partition, list[str]] = {}
+        # The regions in each rolled-up file this ingest wrote; a file a former ingest rolled up
+        # may hold any region of its account and day.
+        self.rolled_regions: dict[str, frozenset[str]] = {}
         # Replaced by a compaction, maybe still read by a reader: `compaction.sweep` deletes them.
         self.retired = {path for path, _ in book.retired(con)}
         for path, account, region, day in con.execute(
@@ -39,6 +42,8 @@ class Parts:
         """Parquet files this ingest wrote: later batches dedupe against them too."""
         for part in written:
             self.by_key.setdefault((part["account"], part["region"], part["day"]), []).append(part["path"])
+            if part["region"] == book.ROLLED_UP:
+                self.rolled_regions[part["path"]] = frozenset(part["regions"])
 
     def rolled_days(self) -> set[tuple[str, str]]:
         """(account, day) of every day with a rolled-up file: its small partitions join it."""
@@ -58,9 +63,17 @@ class Parts:
 
     def absolute(self, keys: Iterable[Partition]) -> list[str]:
         """The stored files that can hold rows of these partitions: their own, and the rolled-up
-        file of each one's account and day."""
-        wanted = dict.fromkeys(k for key in keys for k in (key, (key[0], book.ROLLED_UP, key[2])))
-        return [str(self.store_dir / p) for key in wanted for p in self.by_key.get(key, [])]
+        files of each one's account and day, but not one this ingest wrote without that region
+        (else each batch of a long ingest would read every earlier batch's file of its days)."""
+        wanted: dict[str, None] = {}
+        for account, region, day in keys:
+            for path in self.by_key.get((account, region, day), []):
+                wanted[path] = None
+            for path in self.by_key.get((account, book.ROLLED_UP, day), []):
+                regions = self.rolled_regions.get(path)
+                if regions is None or region in regions:
+                    wanted[path] = None
+        return [str(self.store_dir / p) for p in wanted]
 
 
 # The same key in another partition is another copy to keep (as within a batch): stored files of every

@@ -85,5 +85,5 @@ def write_parts(output: Output, store_dir: Path, batch_id: str,
         bounds = pc.min_max(table.column("eventtime"))
         written.append({"path": relative.as_posix(), "account": account, "region": region, "day": day,
                         "rows": table.num_rows, "lo": bounds["min"].as_py(), "hi": bounds["max"].as_py(),
-                        "file": str(target)})
+                        "file": str(target), "regions": sorted({member[1] for member in members})})
     return written
