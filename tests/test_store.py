@@ -473,3 +473,28 @@ def test_dedupe_does_not_depend_on_batch_boundaries(tmp_path):
         report = ingest(source, tmp_path / f"b{batch_files}", batch_files=batch_files)
         results.append((report.events_loaded, report.duplicates_removed))
     assert results == [(2, 0), (2, 0)]
+
+
+def test_a_reader_is_capped_at_1_gib_and_spills_to_its_own_folder_removed_on_close(tmp_path, monkeypatch):
+    """README: a reader's DuckDB takes at most 1 GiB and spills past it; its spill folder is its own
+    (never `.tmp` in the working folder) and goes with the connection."""
+    ingest(FORMATS / "org", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    con = store.connect(tmp_path / "store")
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    try:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("1.0 GiB",)
+        assert folder.is_absolute() and not folder.is_relative_to(tmp_path)
+        other = store.connect(tmp_path / "store")
+        other_folder = other.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        other.close()
+        assert Path(other_folder) != folder  # two readers never share spill files
+        con.execute("SET memory_limit = '64MB'")  # force a spill: a sort of ~150 MB of text
+        sorted_rows = con.execute("SELECT count(*), min(h) FROM (SELECT md5(range::VARCHAR) || md5((range + 1)::VARCHAR) "
+                                  "AS h FROM range(2000000) ORDER BY h)").fetchone()
+        assert sorted_rows[0] == 2_000_000
+        assert folder.is_dir() and any(folder.iterdir())
+    finally:
+        con.close()
+    assert not folder.exists()
+    assert not (tmp_path / ".tmp").exists()

@@ -7,6 +7,9 @@ The snapshot holds a lease (``lease``) so that a compaction keeps the files it r
 
 from __future__ import annotations
 
+import os
+import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pyarrow as pa
 
 from .. import schema
 from ..params import sql_string
-from . import lease
+from . import lease, tuning
 from .book import FILES_TABLE, PARTS_TABLE, ROLLED_UP, db_path, empty_tables, generation, open_book
 
 TABLE = "cloudtrail"
@@ -69,6 +72,11 @@ def _open(parts: pa.Table, files: pa.Table) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET parquet_metadata_cache = true")
+    # Bounded memory: past the limit DuckDB spills joins, aggregates and sorts to a folder of its
+    # own, made when first needed and removed with the connection (not `.tmp` in the working folder).
+    con.execute(f"SET memory_limit = '{tuning.QUERY_MEMORY_LIMIT}B'")
+    spill = Path(tempfile.gettempdir()) / f"trailbook-duckdb-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    con.execute(f"SET temp_directory = {sql_string(str(spill))}")
     for name, table in ((FILES_TABLE, files), (PARTS_TABLE, parts)):
         con.register("_snapshot", table)
         con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _snapshot")
