@@ -341,3 +341,19 @@ def test_cardinality_of_an_array_of_unknown_type(con):
     con.execute("CREATE OR REPLACE TEMP TABLE tagged AS SELECT ['a', 'b'] AS tags")
     rows = con.execute(to_duckdb("SELECT cardinality(tags) FROM tagged", tables={})).fetchall()
     assert rows == [(2,)]
+
+
+# arrays: subscripts (Trino: a[i] is 1-based; element_at(map, key) looks a key up, whatever it spells)
+
+
+def test_an_array_subscript_by_a_column_is_one_based(con):
+    rows = con.execute(to_duckdb("SELECT ARRAY[10, 20][n] FROM (VALUES 2) AS t(n)")).fetchall()
+    assert rows == [(20,)]
+
+
+def test_a_string_key_of_digits_is_a_map_key_not_a_position(con):
+    # The map's type is unknown to the translator (a table it has no schema for): '0' is still a key.
+    sql = to_duckdb("SELECT element_at(m, '0') FROM t")
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE t AS SELECT MAP(['0'], [5]) AS m")
+        assert connection.execute(sql).fetchall() == [(5,)]

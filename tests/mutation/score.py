@@ -177,6 +177,7 @@ def catalog_rows(results: Path = RESULTS) -> list[str]:
             "| query | mutants | killed | survived | equivalent | killed of non-equivalent |",
             "|---|---|---|---|---|---|"]
     equiv = equivalents()
+    totals = [0, 0, 0]  # mutants, killed, equivalent
     for name, entry in sorted(data.items()):
         found = entry["mutants"]
         killed = sum(m["verdict"].startswith("killed") for m in found)
@@ -185,6 +186,11 @@ def catalog_rows(results: Path = RESULTS) -> list[str]:
         rate = f"{100 * killed / real:.0f}%" if real else "-"
         note = f" (not mutated: {entry['problem']})" if entry["problem"] else ""
         rows.append(f"| {name}{note} | {len(found)} | {killed} | {len(found) - killed} | {eq} | {rate} |")
+        totals = [totals[0] + len(found), totals[1] + killed, totals[2] + eq]
+    real = totals[0] - totals[2]
+    rate = f"{100 * totals[1] / real:.1f}%" if real else "-"
+    rows.append(f"| **all {len(data)} queries** | {totals[0]} | {totals[1]} | {totals[0] - totals[1]} | {totals[2]} | "
+                f"{rate} |")
     return rows
 
 
