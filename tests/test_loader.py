@@ -243,7 +243,8 @@ def test_path_partitions_read_a_delivery_path_in_any_spelling(text):
 
 
 @pytest.mark.parametrize(("text", "digest"), [
-    ("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/10/01/111122223333_CloudTrail-Digest_eu-west-1_x.json.gz", True),
+    ("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/10/01/"
+     "111122223333_CloudTrail-Digest_eu-west-1_x.json.gz", True),
     ("logs/CloudTrail-Digest/f.json.gz", True),
     ("logs//CloudTrail-Digest/./f.json.gz", True),
     ("logs/111122223333_CloudTrail-Digest_eu-west-1_x.json.gz", True),

@@ -198,3 +198,32 @@ def test_a_repeat_across_batches_in_a_rolled_up_day_is_dropped(tmp_path):
     report = store.ingest(root / "cloudtrail", tmp_path / "store", progress=False, batch_files=len(files) // 4)
     assert report.events_read == 2000 + again and report.duplicates_removed == again > 0
     assert report.events_loaded == 2000
+
+
+def test_files_planned_in_slices_load_and_dedupe_as_in_one(tmp_path, monkeypatch):
+    """An ingest plans its files tuning.PLAN_FILES at a time; a repeat in a later slice than its
+    original is still dropped, and the counts are the whole source's."""
+    import gzip
+    import os
+    import shutil
+
+    from trailbook.demo import generate_org
+    from trailbook.store import tuning
+
+    root = tmp_path / "org"
+    generate_org(root, seed=7, events=600, accounts=1, days=1)
+    files = sorted((root / "cloudtrail").rglob("*.json.gz"))
+    original = files[2]
+    copy = root / "cloudtrail" / "AWSLogs" / "zz-again" / original.relative_to(root / "cloudtrail" / "AWSLogs")
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(original, copy)
+    again = len(json.loads(gzip.decompress(original.read_bytes()))["Records"])
+    monkeypatch.setattr(tuning, "PLAN_FILES", 7)
+    assert len(files) + 1 > 3 * 7  # several slices
+    report = store.ingest(root / "cloudtrail", tmp_path / "store", progress=False)
+    assert report.files_seen == report.files_new == len(files) + 1
+    assert report.events_loaded == 600 and report.duplicates_removed == again > 0
+    os.utime(files[-1], ns=(1, 1))  # one file changed (by mtime): read again, its events already stored
+    report = store.ingest(root / "cloudtrail", tmp_path / "store", progress=False)
+    assert report.files_new == 1 and report.files_skipped_unchanged == len(files)
+    assert report.events_loaded == 0

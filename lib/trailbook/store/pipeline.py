@@ -11,7 +11,9 @@ files, which readers never see and the next ingest deletes. Last, still under th
 with more than tuning.AUTO_COMPACT_FILES files are compacted (``compaction``).
 
 Memory is bounded by the batch size and DuckDB's memory limit, never by the size of the source
-(a file the Python reader must read whole is the exception: it is held in memory once).
+(a file the Python reader must read whole is the exception: it is held in memory once). Only the
+list of the source's paths grows with it: the files are planned and loaded tuning.PLAN_FILES at a
+time.
 """
 
 from __future__ import annotations
@@ -53,27 +55,37 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
     store_dir = Path(store_dir)
     found = discover.find(source)
     report = IngestReport(store=str(store_dir), files_seen=len(found.files), files_ignored=len(found.ignored))
-    todo = discover.plan(found.files, book.committed_state(store_dir, found.files))
-    if todo.todo or not book.db_path(store_dir).exists():
+    look = discover.plan(found.files, book.committed_state(store_dir, found.files))
+    if look.todo or not book.db_path(store_dir).exists():
+        del look  # only whether there is work: the locked plan below is the one that counts
+        skipped: list[tuple[str, str]] = []
         with ingest_lock(store_dir, say=progress):
             with book.book(store_dir) as con:
                 stored = Parts(con, store_dir)
-                todo = discover.plan(found.files, book.known_files(con, found.files))
             stored.remove_uncommitted()
-            _note_plan(report, found, todo)
-            _load(todo.todo, store_dir, stored, report, progress, batch_files, batch_bytes)
+            # The files in slices, each planned and loaded before the next: a first ingest of
+            # months of an organization is millions of files, and a plan holds an object per file.
+            for first in range(0, max(len(found.files), 1), tuning.PLAN_FILES):
+                chunk = found.files[first:first + tuning.PLAN_FILES]
+                with book.book(store_dir) as con:
+                    todo = discover.plan(chunk, book.known_files(con, chunk))
+                _note_plan(report, todo)
+                skipped += todo.skipped
+                _load(todo.todo, store_dir, stored, report, progress, batch_files, batch_bytes)
+                del todo
             compaction.after_ingest(store_dir, report)  # crowded partitions, and retired files' deletion
     else:
-        _note_plan(report, found, todo)
+        _note_plan(report, look)
+        skipped = look.skipped
+    report.skipped_files = sorted(found.skipped + skipped)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _note_plan(report: IngestReport, found: discover.Found, todo: discover.Plan) -> None:
-    report.files_new = len(todo.todo)
-    report.files_skipped_unchanged = todo.unchanged
-    report.previously_bad_files = todo.previously_bad
-    report.skipped_files = sorted(found.skipped + todo.skipped)
+def _note_plan(report: IngestReport, todo: discover.Plan) -> None:
+    report.files_new += len(todo.todo)
+    report.files_skipped_unchanged += todo.unchanged
+    report.previously_bad_files += todo.previously_bad
 
 
 def _load(todo: list[Pending], store_dir: Path, stored: Parts, report: IngestReport, progress: bool,

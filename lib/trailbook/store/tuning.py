@@ -22,6 +22,8 @@ QUERY_MEMORY_LIMIT = 1 << 30
 # One DuckDB scan reads at most this many bytes of line files: its memory grows with the bytes it
 # is given, so a big file read by the Python reader is typed in several scans.
 SCAN_BYTES = 48 << 20
+# An ingest plans and loads its files this many at a time (each planned file is a Python object).
+PLAN_FILES = 100_000
 COMMIT_EVERY_S = 2.0  # batches finished within this time share one commit
 READ_THREADS = max(1, min(4, os.cpu_count() or 1))  # gunzip threads (zlib releases the GIL)
 ARROW_BATCH_ROWS = 64 * 1024
