@@ -31,8 +31,13 @@ test: $(VENV)/.installed
 lab: $(VENV)/.installed
 	$(PY) -m trailbook.cli lab
 
+# Everything benchmarks/README.md reports (hours: the organization sets are generated on first use).
+# `$(PY) benchmarks/run.py --quick` is the two-minute smoke run.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --sizes org-1m --rounds-org 3
+	$(PY) benchmarks/bench_scale.py --rounds 3
+	$(PY) benchmarks/bench_incremental.py --rounds 3
 
 # Mutation testing (slow; not part of `make test`): tests/mutation/README.md. Narrow it with
 # `make mutate MODULES="params mask" QUERIES="console_brute_force"`; the score is tests/mutation/score.md.

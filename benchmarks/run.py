@@ -163,11 +163,14 @@ def summarize(meta: dict[str, Any], records: list[dict[str, Any]], finished: dt.
 
 def write_outputs(summary: dict[str, Any], quick: bool) -> str:
     RESULTS_DIR.mkdir(exist_ok=True)
-    name = "quick-summary" if quick else "summary"
+    # Organization sets get files of their own (results/org-1m-summary.*) and leave the README's
+    # generated block, which holds the demo sets' run, alone.
+    org = bool(summary["sizes"]) and all(label.startswith("org-") for label in summary["sizes"])
+    name = "quick-summary" if quick else ("-".join(summary["sizes"]) + "-summary" if org else "summary")
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     body = report.markdown(summary)
     (RESULTS_DIR / f"{name}.md").write_text(body)
-    if not quick and not report.splice_readme(BENCH_DIR / "README.md", body):
+    if not quick and not org and not report.splice_readme(BENCH_DIR / "README.md", body):
         log("README.md has no results markers; the results are in benchmarks/results/summary.md only")
     return body
 
