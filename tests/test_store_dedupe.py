@@ -227,3 +227,17 @@ def test_files_planned_in_slices_load_and_dedupe_as_in_one(tmp_path, monkeypatch
     report = store.ingest(root / "cloudtrail", tmp_path / "store", progress=False)
     assert report.files_new == 1 and report.files_skipped_unchanged == len(files)
     assert report.events_loaded == 0
+
+
+def test_an_ingest_in_slices_shows_one_progress_bar_for_all_its_files(tmp_path, monkeypatch, capsys):
+    from trailbook.demo import generate_org
+    from trailbook.store import tuning
+
+    root = tmp_path / "org"
+    generate_org(root, seed=7, events=300, accounts=1, days=1)
+    files = len(list((root / "cloudtrail").rglob("*.json.gz")))
+    monkeypatch.setattr(tuning, "PLAN_FILES", 7)
+    assert files > 2 * 7
+    store.ingest(root / "cloudtrail", tmp_path / "store", progress=True)
+    bars = [line for line in capsys.readouterr().err.split("\n") if "ingest:" in line]
+    assert len(bars) == 1 and f"{files}/{files}" in bars[0]

@@ -57,9 +57,11 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
     report = IngestReport(store=str(store_dir), files_seen=len(found.files), files_ignored=len(found.ignored))
     look = discover.plan(found.files, book.committed_state(store_dir, found.files))
     if look.todo or not book.db_path(store_dir).exists():
-        del look  # only whether there is work: the locked plan below is the one that counts
+        expected = len(look.todo)  # for the progress bar; the locked plan below is the one that counts
+        del look
         skipped: list[tuple[str, str]] = []
-        with ingest_lock(store_dir, say=progress):
+        with ingest_lock(store_dir, say=progress), \
+                tqdm(total=expected, unit="file", desc="ingest", file=sys.stderr, disable=not progress) as bar:
             with book.book(store_dir) as con:
                 stored = Parts(con, store_dir)
             stored.remove_uncommitted()
@@ -71,7 +73,7 @@ def ingest(source: loader.Source, store_dir: str | Path, *, progress: bool = Tru
                     todo = discover.plan(chunk, book.known_files(con, chunk))
                 _note_plan(report, todo)
                 skipped += todo.skipped
-                _load(todo.todo, store_dir, stored, report, progress, batch_files, batch_bytes)
+                _load(todo.todo, store_dir, stored, report, bar, batch_files, batch_bytes)
                 del todo
             compaction.after_ingest(store_dir, report)  # crowded partitions, and retired files' deletion
     else:
@@ -88,7 +90,7 @@ def _note_plan(report: IngestReport, todo: discover.Plan) -> None:
     report.previously_bad_files += todo.previously_bad
 
 
-def _load(todo: list[Pending], store_dir: Path, stored: Parts, report: IngestReport, progress: bool,
+def _load(todo: list[Pending], store_dir: Path, stored: Parts, report: IngestReport, bar: tqdm,
           batch_files: int, batch_bytes: int) -> None:
     """Read, dedupe, write and commit the files to do (the caller holds the ingest lock)."""
     for item in todo:
@@ -105,8 +107,7 @@ def _load(todo: list[Pending], store_dir: Path, stored: Parts, report: IngestRep
         batches = list(_batches(todo, batch_files, batch_bytes))
         run_id = uuid.uuid4().hex[:12]
         with ThreadPoolExecutor(tuning.READ_THREADS, thread_name_prefix="trailbook-read") as pool, \
-                ThreadPoolExecutor(1, thread_name_prefix="trailbook-write") as writer, \
-                tqdm(total=len(todo), unit="file", desc="ingest", file=sys.stderr, disable=not progress) as bar:
+                ThreadPoolExecutor(1, thread_name_prefix="trailbook-write") as writer:
             works = [lines.Work(folder, pool, f"{run_id}-{n}") for n in range(len(batches))]
             _Pipeline(con, store_dir, stored, report, writer, bar).run(batches, works)
     finally:
